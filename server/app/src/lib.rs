@@ -1,1 +1,1 @@
-//! placeholder
+//! Tidings, the backend-for-frontend.

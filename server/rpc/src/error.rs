@@ -157,7 +157,10 @@ pub struct RpcError {
 impl RpcError {
     /// An error with a client-facing message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     /// An error whose message is the key itself (tRPC's default when no message is given).
@@ -222,7 +225,11 @@ impl RpcError {
         ErrorShape {
             message: &self.message,
             code: self.code.json_rpc_code(),
-            data: ErrorData { code: self.code, http_status: self.code.http_status(), path },
+            data: ErrorData {
+                code: self.code,
+                http_status: self.code.http_status(),
+                path,
+            },
         }
     }
 

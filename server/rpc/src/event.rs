@@ -43,7 +43,11 @@ impl Frame {
 impl Notice {
     /// A notice from pre-encoded JSON bytes. The caller guarantees `json` is valid JSON.
     pub fn from_json(id: Option<Arc<str>>, json: Bytes) -> Self {
-        Self { id, json, frames: Default::default() }
+        Self {
+            id,
+            json,
+            frames: Default::default(),
+        }
     }
 
     /// Encodes `value` once into a notice.
@@ -63,7 +67,9 @@ impl Notice {
 
     /// The frame for `kind`, rendered by `render` the first time and shared afterwards.
     pub fn frame(&self, kind: Frame, render: impl FnOnce(&Self) -> Bytes) -> Bytes {
-        self.frames[kind as usize].get_or_init(|| render(self)).clone()
+        self.frames[kind as usize]
+            .get_or_init(|| render(self))
+            .clone()
     }
 }
 

@@ -2,9 +2,21 @@
 //!
 //! - [`error`]: the one error table (tRPC shape, HTTP status, JSON-RPC code).
 //! - [`event`]: subscription values, encoded once and shared across subscribers.
+//! - [`procedure`]: the registry of typed procedures every transport serves.
+//! - [`trpc`]: tRPC v11 over HTTP (single, batch, JSONL stream) and SSE.
+//! - [`body`]: zero-copy response bodies made of shared chunks.
 
 pub mod error;
 pub mod event;
 
 pub use error::{ErrorCode, RpcError};
 pub use event::{Event, Frame, Notice};
+pub mod procedure;
+
+pub use procedure::{
+    Ctx, Encoded, EventStream, ProcedureKind, RawInput, Registry, RequestMeta, Transport,
+};
+pub mod body;
+pub mod trpc;
+
+pub use trpc::{SseConfig, Trpc, TrpcConfig};

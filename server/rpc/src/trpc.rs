@@ -1,0 +1,109 @@
+//! tRPC v11 over HTTP: queries, mutations, batches, JSONL streaming batches and SSE
+//! subscriptions, byte-compatible with `@trpc/client`'s links (see the wire description in the
+//! design docs). The transport only decodes requests and encodes envelopes; procedures come from
+//! the [`Registry`](crate::Registry).
+
+mod envelope;
+mod http;
+mod request;
+mod sse;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::any;
+
+use crate::procedure::Registry;
+
+pub use envelope::result_envelope;
+
+/// Server-Sent Events options.
+#[derive(Debug, Clone)]
+pub struct SseConfig {
+    /// Send a `ping` event after this long without any other event; `None` disables pings.
+    pub ping_interval: Option<Duration>,
+    /// Told to clients in the `connected` event: reconnect when nothing (not even a ping) arrived
+    /// for this long. Must be longer than `ping_interval`.
+    pub reconnect_after_inactivity: Option<Duration>,
+    /// End each stream after this long (clients reconnect and resume); `None` = never.
+    pub max_duration: Option<Duration>,
+}
+
+impl Default for SseConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval: Some(Duration::from_secs(10)),
+            reconnect_after_inactivity: Some(Duration::from_secs(30)),
+            max_duration: None,
+        }
+    }
+}
+
+/// tRPC transport options.
+#[derive(Debug, Clone)]
+pub struct TrpcConfig {
+    /// The mount point (`/trpc`).
+    pub prefix: String,
+    /// Largest accepted request body; larger ones get `PAYLOAD_TOO_LARGE` (413).
+    pub max_body_bytes: usize,
+    /// Most calls in one batch.
+    pub max_batch_size: usize,
+    /// Accept queries and subscriptions over POST (tRPC's `allowMethodOverride`).
+    pub allow_method_override: bool,
+    /// SSE options.
+    pub sse: SseConfig,
+}
+
+impl Default for TrpcConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "/trpc".into(),
+            max_body_bytes: 1 << 20,
+            max_batch_size: 64,
+            allow_method_override: false,
+            sse: SseConfig::default(),
+        }
+    }
+}
+
+/// The tRPC transport over one registry and one application state.
+#[derive(Debug)]
+pub struct Trpc<S> {
+    registry: Arc<Registry<S>>,
+    state: S,
+    config: TrpcConfig,
+}
+
+impl<S: Clone + Send + Sync + 'static> Trpc<S> {
+    /// A transport serving `registry` with `state`.
+    pub fn new(registry: Arc<Registry<S>>, state: S, config: TrpcConfig) -> Arc<Self> {
+        assert!(
+            match (
+                config.sse.ping_interval,
+                config.sse.reconnect_after_inactivity
+            ) {
+                (Some(ping), Some(inactive)) => ping < inactive,
+                (None, Some(_)) => false,
+                _ => true,
+            },
+            "SSE pings must be more frequent than the client's inactivity reconnect"
+        );
+        Arc::new(Self {
+            registry,
+            state,
+            config,
+        })
+    }
+
+    /// The axum routes: `<prefix>` and `<prefix>/<path>` for every method.
+    pub fn router(self: &Arc<Self>) -> Router {
+        let prefix = self.config.prefix.trim_end_matches('/');
+        let this = self.clone();
+        let handler = move |req| http::handle(this.clone(), req);
+        Router::new()
+            .route(prefix, any(handler.clone()))
+            .route(&format!("{prefix}/"), any(handler.clone()))
+            .route(&format!("{prefix}/{{*path}}"), any(handler))
+    }
+}

@@ -1,0 +1,392 @@
+//! The tRPC HTTP handler: whole-request checks, per-call resolution, method rules, batching,
+//! status codes, and hand-off to SSE or JSONL.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use http::{HeaderValue, Method, StatusCode, header};
+use serde_json::value::RawValue;
+
+use super::Trpc;
+use super::envelope::{error_envelope, push_envelope};
+use super::request::{self, Query};
+use super::sse;
+use crate::body::Chunks;
+use crate::error::{ErrorCode, RpcError};
+use crate::procedure::{
+    Ctx, Procedure, ProcedureKind, RawInput, RequestMeta, Transport, no_procedure,
+};
+
+/// `vary` on every tRPC response.
+pub(super) const VARY: HeaderValue = HeaderValue::from_static("trpc-accept, accept");
+
+/// One call of a request, resolved against the registry.
+struct Call<'a, S> {
+    path: String,
+    procedure: Option<&'a Procedure<S>>,
+}
+
+pub(super) async fn handle<S: Clone + Send + Sync + 'static>(
+    trpc: Arc<Trpc<S>>,
+    req: Request,
+) -> Response {
+    if req.method() == Method::HEAD {
+        return Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .body(Body::empty())
+            .unwrap_or_default();
+    }
+    match prepare(&trpc, req).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+async fn prepare<S: Clone + Send + Sync + 'static>(
+    trpc: &Arc<Trpc<S>>,
+    req: Request,
+) -> Result<Response, Response> {
+    let (parts, body) = req.into_parts();
+    let query = Query::parse(parts.uri.query());
+    let prefix = trpc.config.prefix.trim_end_matches('/');
+    let rest = parts.uri.path().strip_prefix(prefix).unwrap_or("");
+    let paths = request::paths(rest, query.batch).map_err(|e| whole_request_error(&e))?;
+    if parts.method != Method::GET {
+        request::check_content_type(&parts.headers).map_err(|e| whole_request_error(&e))?;
+    }
+    let connection_params = request::connection_params(query.connection_params.as_deref())
+        .map_err(|e| whole_request_error(&e))?;
+    let jsonl = request::wants_jsonl(&parts.headers);
+    if jsonl && !query.batch {
+        return Err(whole_request_error(&RpcError::bad_request(
+            "Streaming requests must be batched (you can do a batch of 1)",
+        )));
+    }
+    if paths.len() > trpc.config.max_batch_size {
+        return Err(whole_request_error(&RpcError::bad_request(
+            "Batch call exceeds maximum size",
+        )));
+    }
+    let calls: Vec<Call<'_, S>> = paths
+        .into_iter()
+        .map(|path| Call {
+            procedure: trpc.registry.get(&path),
+            path,
+        })
+        .collect();
+    check_mixed_kinds(&calls).map_err(|e| whole_request_error(&e))?;
+
+    let input_text = match parts.method {
+        Method::GET => query.input.map(Bytes::from),
+        Method::POST => read_body(body, trpc.config.max_body_bytes)
+            .await
+            .map_err(|e| whole_request_error(&e))?,
+        _ => None,
+    };
+    let meta = Arc::new(RequestMeta {
+        headers: parts.headers,
+        connection_params,
+        transport: Transport::TrpcHttp,
+    });
+    let ctx = Ctx {
+        state: trpc.state.clone(),
+        meta,
+    };
+
+    if let [
+        Call {
+            path,
+            procedure: Some(p),
+        },
+    ] = calls.as_slice()
+        && p.kind() == ProcedureKind::Subscription
+        && !query.batch
+    {
+        let header_id = ctx
+            .meta
+            .headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let input = RawInput {
+            json: input_text,
+            last_event_id: header_id.or(query.last_event_id),
+        };
+        let method_check = check_method(trpc, &parts.method, p);
+        return Ok(sse::respond(
+            trpc.clone(),
+            ctx,
+            path.clone(),
+            input,
+            method_check,
+        ));
+    }
+
+    let inputs = if query.batch {
+        BatchInputs::parse(input_text)
+    } else {
+        BatchInputs::Single(input_text)
+    };
+    let mut allow = None;
+    let mut prepared = Vec::with_capacity(calls.len());
+    for (index, call) in calls.iter().enumerate() {
+        let checked = resolve(trpc, &parts.method, call, query.batch)
+            .and_then(|p| Ok((p, inputs.input_for(index, p)?)));
+        if let Err(e) = &checked
+            && e.code == ErrorCode::MethodNotSupported
+            && let Some(p) = call.procedure
+        {
+            allow.get_or_insert(allowed_methods(trpc, p.kind()));
+        }
+        prepared.push(checked.map(|(_, input)| input));
+    }
+    if jsonl {
+        return Ok(jsonl_response(trpc.clone(), ctx, calls, prepared));
+    }
+    let futures = calls.iter().zip(prepared).map(|(call, prepared)| {
+        let ctx = ctx.clone();
+        async move {
+            match prepared {
+                Ok(input) => trpc.registry.call(ctx, &call.path, input).await,
+                Err(e) => Err(e),
+            }
+        }
+    });
+    let results = futures::future::join_all(futures).await;
+    Ok(json_response(&calls, &results, query.batch, allow))
+}
+
+/// Procedures of different kinds may not share a batch (unknown paths do not count).
+fn check_mixed_kinds<S>(calls: &[Call<'_, S>]) -> Result<(), RpcError> {
+    let mut kinds: Vec<&str> = calls
+        .iter()
+        .filter_map(|c| c.procedure.map(|p| p.kind().as_str()))
+        .collect();
+    kinds.dedup();
+    let first = kinds.first().copied();
+    if kinds.iter().any(|k| Some(*k) != first) {
+        let mut unique: Vec<&str> = Vec::new();
+        for k in kinds {
+            if !unique.contains(&k) {
+                unique.push(k);
+            }
+        }
+        return Err(RpcError::bad_request(format!(
+            "Cannot mix procedure types in call: {}",
+            unique.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn resolve<'a, S: Clone + Send + Sync + 'static>(
+    trpc: &Trpc<S>,
+    method: &Method,
+    call: &Call<'a, S>,
+    batch: bool,
+) -> Result<&'a Procedure<S>, RpcError> {
+    let procedure = call.procedure.ok_or_else(|| no_procedure(&call.path))?;
+    if procedure.kind() == ProcedureKind::Subscription && batch {
+        return Err(RpcError::bad_request("Cannot batch subscription calls"));
+    }
+    check_method(trpc, method, procedure)?;
+    Ok(procedure)
+}
+
+pub(super) fn check_method<S: Clone + Send + Sync + 'static>(
+    trpc: &Trpc<S>,
+    method: &Method,
+    procedure: &Procedure<S>,
+) -> Result<(), RpcError> {
+    let ok = match procedure.kind() {
+        ProcedureKind::Mutation => method == Method::POST,
+        _ => method == Method::GET || (trpc.config.allow_method_override && method == Method::POST),
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(RpcError::new(
+        ErrorCode::MethodNotSupported,
+        format!(
+            "Unsupported {method}-request to {} procedure at path \"{}\"",
+            procedure.kind().as_str(),
+            procedure.path()
+        ),
+    ))
+}
+
+pub(super) fn allowed_methods<S>(trpc: &Trpc<S>, kind: ProcedureKind) -> HeaderValue {
+    HeaderValue::from_static(match kind {
+        ProcedureKind::Mutation => "POST",
+        _ if trpc.config.allow_method_override => "GET, POST",
+        _ => "GET",
+    })
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Option<Bytes>, RpcError> {
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            RpcError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("Request body exceeds the limit of {limit} bytes"),
+            )
+        } else {
+            RpcError::bad_request(format!("Could not read the request body: {e}"))
+        }
+    })?;
+    Ok((!bytes.is_empty()).then_some(bytes))
+}
+
+/// The inputs of a request: one for a single call, or the index-keyed object of a batch.
+enum BatchInputs {
+    Single(Option<Bytes>),
+    Keyed(HashMap<String, Box<RawValue>>),
+    Invalid(RpcError),
+}
+
+impl BatchInputs {
+    fn parse(text: Option<Bytes>) -> Self {
+        let Some(text) = text else {
+            return BatchInputs::Keyed(HashMap::new());
+        };
+        match serde_json::from_slice::<Box<RawValue>>(&text) {
+            Err(e) => {
+                BatchInputs::Invalid(RpcError::bad_request(format!("Invalid JSON input: {e}")))
+            }
+            Ok(raw) => match serde_json::from_str::<HashMap<String, Box<RawValue>>>(raw.get()) {
+                Ok(map) => BatchInputs::Keyed(map),
+                Err(_) => BatchInputs::Invalid(RpcError::bad_request(
+                    "\"input\" needs to be an object when doing a batch call",
+                )),
+            },
+        }
+    }
+
+    /// Inputs are parsed lazily: a procedure without input never sees a bad batch input.
+    fn input_for<S>(&self, index: usize, procedure: &Procedure<S>) -> Result<RawInput, RpcError> {
+        if !procedure.takes_input() {
+            return Ok(RawInput::default());
+        }
+        match self {
+            BatchInputs::Single(text) => Ok(RawInput {
+                json: text.clone(),
+                last_event_id: None,
+            }),
+            BatchInputs::Keyed(map) => Ok(RawInput {
+                json: map
+                    .get(&index.to_string())
+                    .map(|raw| Bytes::copy_from_slice(raw.get().as_bytes())),
+                last_event_id: None,
+            }),
+            BatchInputs::Invalid(e) => Err(e.clone()),
+        }
+    }
+}
+
+fn status_of(result: &Result<Bytes, RpcError>) -> u16 {
+    match result {
+        Ok(_) => 200,
+        Err(e) => e.code.http_status(),
+    }
+}
+
+/// One distinct status ⇒ that status; several ⇒ 207.
+fn batch_status(results: &[Result<Bytes, RpcError>]) -> StatusCode {
+    let mut statuses = results.iter().map(status_of);
+    let first = statuses.next().unwrap_or(200);
+    let code = if statuses.all(|s| s == first) {
+        first
+    } else {
+        207
+    };
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+fn json_response<S>(
+    calls: &[Call<'_, S>],
+    results: &[Result<Bytes, RpcError>],
+    batch: bool,
+    allow: Option<HeaderValue>,
+) -> Response {
+    let mut body = Chunks::new();
+    if batch {
+        body.push(Bytes::from_static(b"["));
+    }
+    for (index, (call, result)) in calls.iter().zip(results).enumerate() {
+        if index > 0 {
+            body.push(Bytes::from_static(b","));
+        }
+        push_envelope(&mut body, &call.path, result);
+    }
+    if batch {
+        body.push(Bytes::from_static(b"]"));
+    }
+    let mut builder = Response::builder()
+        .status(batch_status(results))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::VARY, VARY);
+    if let Some(allow) = allow {
+        builder = builder.header(header::ALLOW, allow);
+    }
+    builder.body(Body::new(body)).unwrap_or_default()
+}
+
+/// A whole-request error: one error object (even for batches), no `data.path`.
+pub(super) fn whole_request_error(error: &RpcError) -> Response {
+    Response::builder()
+        .status(StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::VARY, VARY)
+        .body(Body::from(error_envelope(error, None)))
+        .unwrap_or_default()
+}
+
+/// `httpBatchStreamLink`: a head line declaring one promise per call, then one line per call as
+/// it completes (`[index,0,[[envelope]]]`), in completion order.
+fn jsonl_response<S: Clone + Send + Sync + 'static>(
+    trpc: Arc<Trpc<S>>,
+    ctx: Ctx<S>,
+    calls: Vec<Call<'_, S>>,
+    prepared: Vec<Result<RawInput, RpcError>>,
+) -> Response {
+    let head: Vec<String> = (0..calls.len())
+        .map(|i| format!("\"{i}\":[[0],[null,0,{i}]]"))
+        .collect();
+    let head = Bytes::from(format!("{{{}}}\n", head.join(",")));
+    let pending: FuturesUnordered<_> = calls
+        .into_iter()
+        .zip(prepared)
+        .enumerate()
+        .map(|(index, (call, prepared))| {
+            let (trpc, ctx, path) = (trpc.clone(), ctx.clone(), call.path);
+            async move {
+                let result = match prepared {
+                    Ok(input) => trpc.registry.call(ctx, &path, input).await,
+                    Err(e) => Err(e),
+                };
+                let mut line = Chunks::new();
+                line.push(Bytes::from(format!("[{index},0,[[")));
+                push_envelope(&mut line, &path, &result);
+                line.push(Bytes::from_static(b"]]]\n"));
+                line
+            }
+        })
+        .collect();
+    let lines = pending.flat_map(|line| futures::stream::iter(line.into_chunks()));
+    let stream = futures::stream::once(async move { head })
+        .chain(lines)
+        .map(Ok::<_, std::convert::Infallible>);
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::VARY, VARY)
+        .body(Body::from_stream(stream))
+        .unwrap_or_default()
+}

@@ -1,0 +1,526 @@
+//! The tRPC HTTP rules of the wire description, checked one by one against the engine with a
+//! small domain-free registry.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Body;
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use specta::Type;
+use tidings_rpc::{Ctx, ErrorCode, Event, Notice, Registry, RpcError, Trpc, TrpcConfig};
+use tower::ServiceExt;
+
+#[derive(Deserialize, Type)]
+struct ById {
+    id: String,
+}
+
+#[derive(Deserialize, Serialize, Type)]
+struct Created {
+    name: String,
+}
+
+#[derive(Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+struct CountInput {
+    from: u64,
+    last_event_id: Option<String>,
+}
+
+#[derive(Clone, Default)]
+struct State {
+    created: Arc<AtomicU64>,
+}
+
+fn registry() -> Registry<State> {
+    let mut r = Registry::new();
+    r.query("things.getAll", |_: Ctx<State>, _: ()| async {
+        Ok(vec!["a", "b"])
+    });
+    r.query("things.getById", |_: Ctx<State>, input: ById| async move {
+        if input.id == "nope" {
+            Err(RpcError::not_found(format!("Thing {} not found", input.id)))
+        } else {
+            Ok(json!({ "id": input.id }))
+        }
+    });
+    r.query(
+        "things.optional",
+        |_: Ctx<State>, input: Option<ById>| async move { Ok(input.map(|i| i.id)) },
+    );
+    r.mutation(
+        "things.create",
+        |ctx: Ctx<State>, input: Created| async move {
+            ctx.state.created.fetch_add(1, Ordering::SeqCst);
+            Ok(input)
+        },
+    );
+    r.query("debug.crash", |_: Ctx<State>, _: ()| async {
+        if true {
+            panic!("secret internal detail");
+        }
+        Ok(())
+    });
+    r.subscription::<CountInput, u64, _, _>(
+        "things.count",
+        |_: Ctx<State>, input: CountInput| async move {
+            let start = match input.last_event_id {
+                Some(id) => {
+                    id.parse::<u64>()
+                        .map_err(|_| RpcError::bad_request("bad id"))?
+                        + 1
+                }
+                None => input.from,
+            };
+            let events = (start..start + 3).map(|i| {
+                Event::Notice(Arc::new(
+                    Notice::new(Some(i.to_string().into()), &i).expect("encode"),
+                ))
+            });
+            Ok(futures::stream::iter(events).boxed())
+        },
+    );
+    r.subscription::<(), u64, _, _>("things.fail", |_: Ctx<State>, _: ()| async {
+        let first = Event::Notice(Arc::new(Notice::new(None, &1u64).expect("encode")));
+        let second = Event::Error(RpcError::new(ErrorCode::Conflict, "failed at 1"));
+        Ok(futures::stream::iter([first, second]).boxed())
+    });
+    r
+}
+
+fn app() -> axum::Router {
+    let config = TrpcConfig {
+        max_body_bytes: 1024,
+        max_batch_size: 4,
+        ..TrpcConfig::default()
+    };
+    Trpc::new(Arc::new(registry()), State::default(), config).router()
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {:?}", self.body))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+async fn send(req: Request<Body>) -> Reply {
+    let res = app().oneshot(req).await.expect("infallible");
+    let (parts, body) = res.into_parts();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.collect().await.expect("body").to_bytes(),
+    }
+}
+
+async fn get(uri: &str) -> Reply {
+    send(Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn post(uri: &str, body: &str) -> Reply {
+    send(
+        Request::post(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap(),
+    )
+    .await
+}
+
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[tokio::test]
+async fn query_without_input_and_vary_header() {
+    let r = get("/trpc/things.getAll").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), r#"{"result":{"data":["a","b"]}}"#);
+    assert_eq!(r.headers["vary"], "trpc-accept, accept");
+    assert_eq!(r.headers["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn query_with_input_and_trailing_slash_and_escaped_path() {
+    let r = get(&format!(
+        "/trpc/things%2EgetById/?input={}",
+        enc(r#"{"id":"x"}"#)
+    ))
+    .await;
+    assert_eq!(r.json(), json!({"result":{"data":{"id":"x"}}}));
+}
+
+#[tokio::test]
+async fn not_found_error_envelope() {
+    let r = get(&format!(
+        "/trpc/things.getById?input={}",
+        enc(r#"{"id":"nope"}"#)
+    ))
+    .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.text(),
+        r#"{"error":{"message":"Thing nope not found","code":-32004,"data":{"code":"NOT_FOUND","httpStatus":404,"path":"things.getById"}}}"#
+    );
+}
+
+#[tokio::test]
+async fn unknown_path_is_not_found() {
+    let r = get("/trpc/does.not.exist").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.json()["error"]["message"],
+        r#"No procedure found on path "does.not.exist""#
+    );
+    assert_eq!(r.json()["error"]["data"]["path"], "does.not.exist");
+    let r = get("/trpc/").await;
+    assert_eq!(
+        r.json()["error"]["message"],
+        r#"No procedure found on path """#
+    );
+}
+
+#[tokio::test]
+async fn batch_in_order_with_207() {
+    let input = enc(r#"{"1":{"id":"y"},"2":{"id":"nope"}}"#);
+    let r = get(&format!(
+        "/trpc/things.getAll,things.getById,things.getById?batch=1&input={input}"
+    ))
+    .await;
+    assert_eq!(r.status, 207);
+    let v = r.json();
+    assert_eq!(v[0]["result"]["data"], json!(["a", "b"]));
+    assert_eq!(v[1]["result"]["data"]["id"], "y");
+    assert_eq!(v[2]["error"]["data"]["code"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn batch_status_is_the_common_status() {
+    let input = enc(r#"{"0":{"id":"nope"},"1":{"id":"nope"}}"#);
+    let r = get(&format!(
+        "/trpc/things.getById,things.getById?batch=1&input={input}"
+    ))
+    .await;
+    assert_eq!(r.status, 404);
+    let r = get("/trpc/things.getAll?batch=1&input=%7B%7D").await;
+    assert_eq!(r.status, 200);
+    assert!(r.json().is_array(), "a batch of one is still an array");
+    let r = get("/trpc/things.getAll?batch=true").await;
+    assert!(r.json().is_object(), "only batch=1 enables batching");
+}
+
+#[tokio::test]
+async fn mutation_over_post_and_405_with_allow() {
+    let r = post("/trpc/things.create", r#"{"name":"x"}"#).await;
+    assert_eq!(r.json(), json!({"result":{"data":{"name":"x"}}}));
+    let r = get(&format!(
+        "/trpc/things.create?input={}",
+        enc(r#"{"name":"x"}"#)
+    ))
+    .await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.headers["allow"], "POST");
+    assert_eq!(
+        r.json()["error"]["message"],
+        r#"Unsupported GET-request to mutation procedure at path "things.create""#
+    );
+    let r = post("/trpc/things.getAll", "").await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.headers["allow"], "GET");
+}
+
+#[tokio::test]
+async fn batch_mutation_keyed_body() {
+    let r = post(
+        "/trpc/things.create,things.create?batch=1",
+        r#"{"0":{"name":"a"},"1":{"name":"b"}}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()[1]["result"]["data"]["name"], "b");
+}
+
+#[tokio::test]
+async fn malformed_input_is_bad_request_per_call_but_lazy() {
+    let r = get("/trpc/things.getById?input=%7Bbad").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], -32600);
+    assert_eq!(r.json()["error"]["data"]["path"], "things.getById");
+    let r = get("/trpc/things.getAll?input=%7Bbad").await;
+    assert_eq!(r.status, 200, "procedures without input never parse it");
+}
+
+#[tokio::test]
+async fn wrong_input_type_names_the_field() {
+    let r = get(&format!(
+        "/trpc/things.getById?input={}",
+        enc(r#"{"id":5}"#)
+    ))
+    .await;
+    assert_eq!(r.status, 400);
+    let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("\"id\""), "{message}");
+    let r = get("/trpc/things.getById").await;
+    assert_eq!(r.status, 400, "missing input");
+    let r = get("/trpc/things.optional").await;
+    assert_eq!(r.json(), json!({"result":{"data":null}}));
+}
+
+#[tokio::test]
+async fn batch_input_must_be_an_object() {
+    let r = get("/trpc/things.getById,things.getAll?batch=1&input=%5B1%5D").await;
+    assert_eq!(r.status, 207);
+    assert_eq!(
+        r.json()[0]["error"]["message"],
+        "\"input\" needs to be an object when doing a batch call"
+    );
+    assert!(r.json()[1]["result"].is_object());
+}
+
+#[tokio::test]
+async fn whole_request_errors_are_one_object_without_path() {
+    let r = get("/trpc/things.getAll,things.create?batch=1").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.text(),
+        r#"{"error":{"message":"Cannot mix procedure types in call: query, mutation","code":-32600,"data":{"code":"BAD_REQUEST","httpStatus":400}}}"#
+    );
+    let r = get("/trpc/a,b,c,d,e?batch=1").await;
+    assert_eq!(
+        r.json()["error"]["message"],
+        "Batch call exceeds maximum size"
+    );
+    let r = get("/trpc/things.getAll?connectionParams=%7B%22a%22%3A1%7D").await;
+    assert_eq!(r.json()["error"]["data"]["code"], "PARSE_ERROR");
+}
+
+#[tokio::test]
+async fn payload_too_large_and_media_types() {
+    let big = format!(r#"{{"name":"{}"}}"#, "x".repeat(2000));
+    let r = post("/trpc/things.create", &big).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"]["data"]["code"], "PAYLOAD_TOO_LARGE");
+    let r = send(
+        Request::post("/trpc/things.create")
+            .header("content-type", "text/plain")
+            .body(Body::from("{}"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 415);
+    assert_eq!(r.json()["error"]["code"], -32015);
+    let r = send(
+        Request::post("/trpc/things.create")
+            .body(Body::from("{}"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.json()["error"]["message"], "Missing content-type header");
+}
+
+#[tokio::test]
+async fn head_is_204_without_body() {
+    let r = send(
+        Request::head("/trpc/things.getAll")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    assert!(r.body.is_empty());
+}
+
+#[tokio::test]
+async fn panic_is_internal_error_for_that_call_only() {
+    let r = get("/trpc/debug.crash,things.getAll?batch=1").await;
+    assert_eq!(r.status, 207);
+    let v = r.json();
+    assert_eq!(v[0]["error"]["data"]["code"], "INTERNAL_SERVER_ERROR");
+    assert!(
+        !r.text().contains("secret"),
+        "internal causes are never sent"
+    );
+    assert_eq!(v[1]["result"]["data"], json!(["a", "b"]));
+}
+
+#[tokio::test]
+async fn subscription_in_batch_is_per_call_error() {
+    let r = get("/trpc/things.count?batch=1").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()[0]["error"]["message"],
+        "Cannot batch subscription calls"
+    );
+}
+
+#[tokio::test]
+async fn jsonl_stream_batch() {
+    let input = enc(r#"{"1":{"id":"nope"}}"#);
+    let req = Request::get(format!(
+        "/trpc/things.getAll,things.getById?batch=1&input={input}"
+    ))
+    .header("trpc-accept", "application/jsonl")
+    .body(Body::empty())
+    .unwrap();
+    let r = send(req).await;
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        r#"{"0":[[0],[null,0,0]],"1":[[0],[null,0,1]]}"#
+    );
+    let mut rest: Vec<Value> = lines.map(|l| serde_json::from_str(l).unwrap()).collect();
+    rest.sort_by_key(|v| v[0].as_u64());
+    assert_eq!(rest[0], json!([0, 0, [[{"result":{"data":["a","b"]}}]]]));
+    assert_eq!(rest[1][2][0][0]["error"]["data"]["code"], "NOT_FOUND");
+    let req = Request::get("/trpc/things.getAll")
+        .header("trpc-accept", "application/jsonl")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(req).await.status, 400);
+}
+
+async fn sse(uri: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = Request::get(uri).header("accept", "text/event-stream");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    send(req.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn sse_connected_tracked_events_and_return() {
+    let r = sse(
+        &format!("/trpc/things.count?input={}", enc(r#"{"from":1}"#)),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["content-type"], "text/event-stream");
+    assert_eq!(r.headers["cache-control"], "no-cache, no-transform");
+    assert_eq!(
+        r.text(),
+        "event: connected\ndata: {\"reconnectAfterInactivityMs\":30000}\n\n\n\
+         data: 1\nid: 1\n\n\ndata: 2\nid: 2\n\n\ndata: 3\nid: 3\n\n\n\
+         event: return\ndata: \n\n\n"
+    );
+}
+
+#[tokio::test]
+async fn sse_resumes_from_header_query_or_input() {
+    let input = enc(r#"{"from":1}"#);
+    let r = sse(
+        &format!("/trpc/things.count?input={input}"),
+        &[("last-event-id", "5")],
+    )
+    .await;
+    assert!(r.text().contains("data: 6\nid: 6\n"), "{}", r.text());
+    let r = sse(
+        &format!("/trpc/things.count?input={input}&lastEventId=9"),
+        &[],
+    )
+    .await;
+    assert!(r.text().contains("data: 10\nid: 10\n"), "{}", r.text());
+    let r = sse(
+        &format!(
+            "/trpc/things.count?input={}",
+            enc(r#"{"from":1,"lastEventId":"20"}"#)
+        ),
+        &[],
+    )
+    .await;
+    assert!(r.text().contains("data: 21\nid: 21\n"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn sse_errors_are_200_with_serialized_error() {
+    let r = sse("/trpc/things.count?input=%7B%7D", &[]).await;
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    assert!(text.starts_with("event: connected\n"), "{text}");
+    assert!(
+        text.contains("event: serialized-error\ndata: {\"message\":"),
+        "{text}"
+    );
+    assert!(!text.contains("event: return"), "{text}");
+    let r = sse("/trpc/things.fail", &[]).await;
+    assert_eq!(
+        r.text(),
+        "event: connected\ndata: {\"reconnectAfterInactivityMs\":30000}\n\n\ndata: 1\n\n\n\
+         event: serialized-error\ndata: {\"message\":\"failed at 1\",\"code\":-32009,\"data\":{\"code\":\"CONFLICT\",\"httpStatus\":409,\"path\":\"things.fail\"}}\n\n\n"
+    );
+    let r = send(
+        Request::post("/trpc/things.fail")
+            .header("content-type", "application/json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["allow"], "GET");
+    assert!(r.text().contains("METHOD_NOT_SUPPORTED"));
+}
+
+#[tokio::test]
+async fn sse_over_a_real_socket_pings_when_idle() {
+    let mut r = Registry::new();
+    r.subscription::<(), u64, _, _>("idle.forever", |_: Ctx<()>, _: ()| async {
+        Ok(futures::stream::pending().boxed())
+    });
+    let mut config = TrpcConfig::default();
+    config.sse.ping_interval = Some(std::time::Duration::from_millis(50));
+    config.sse.reconnect_after_inactivity = Some(std::time::Duration::from_millis(500));
+    let app = Trpc::new(Arc::new(r), (), config).router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let res = reqwest::get(format!("http://{addr}/trpc/idle.forever"))
+        .await
+        .unwrap();
+    let mut body = res.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("event: ping\ndata: \n\n\n") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(2), body.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(seen.starts_with("event: connected\ndata: {\"reconnectAfterInactivityMs\":500}\n\n\n"));
+}
+
+#[tokio::test]
+async fn method_mismatch_put_is_405() {
+    let r = send(
+        Request::builder()
+            .method(Method::PUT)
+            .uri("/trpc/things.getAll")
+            .header("content-type", "application/json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 405);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Unsupported PUT-request")
+    );
+}

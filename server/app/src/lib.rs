@@ -1,1 +1,3 @@
 //! Tidings, the backend-for-frontend.
+
+pub mod updates;

@@ -1,0 +1,388 @@
+//! The `Client`: token cache, and one request path with time-outs, retries and re-authentication
+//! that every service module goes through.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+
+use crate::auth::{self, RawTokenEnvelope, Scope, Token};
+use crate::config::ClientConfig;
+use crate::error::{Error, Service, error_message};
+use crate::model::Session;
+
+/// An OpenStack client; cheap to clone (an `Arc` inside), safe to share between tasks.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Connection pool.
+    http: reqwest::Client,
+    /// Credentials and transport policy.
+    config: ClientConfig,
+    /// Tokens by scope; the lock is held while authenticating so concurrent callers share one
+    /// Keystone round trip.
+    tokens: Mutex<HashMap<Scope, Arc<Token>>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request to a service, relative to its catalog endpoint.
+pub(crate) struct Call {
+    service: Service,
+    scope: Scope,
+    method: Method,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    body: Option<serde_json::Value>,
+    content_type: &'static str,
+    /// Whether `path` is relative to the service root rather than the versioned endpoint.
+    at_root: bool,
+}
+
+impl Call {
+    /// A request of `method` to `path` (appended to the service's base URL) in the home scope.
+    pub(crate) fn new(service: Service, method: Method, path: impl Into<String>) -> Self {
+        Self {
+            service,
+            scope: Scope::Home,
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            content_type: "application/json",
+            at_root: false,
+        }
+    }
+
+    /// A GET request.
+    pub(crate) fn get(service: Service, path: impl Into<String>) -> Self {
+        Self::new(service, Method::GET, path)
+    }
+
+    /// Adds a query parameter.
+    pub(crate) fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((key, value.into()));
+        self
+    }
+
+    /// Sends a JSON body.
+    pub(crate) fn json(mut self, body: serde_json::Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// Overrides the body's content type (Glance's JSON-patch media type).
+    pub(crate) fn content_type(mut self, content_type: &'static str) -> Self {
+        self.content_type = content_type;
+        self
+    }
+
+    /// Runs the request with a token scoped to `project_id`.
+    pub(crate) fn in_project(mut self, project_id: &str) -> Self {
+        self.scope = Scope::Project(project_id.to_owned());
+        self
+    }
+
+    /// Resolves `path` against the service root (where the version document lives).
+    pub(crate) fn at_service_root(mut self) -> Self {
+        self.at_root = true;
+        self
+    }
+
+    fn is_idempotent(&self) -> bool {
+        self.method == Method::GET || self.method == Method::HEAD
+    }
+}
+
+/// How a failed attempt may be repeated.
+enum Retry {
+    /// The request never reached the server: safe for any method.
+    Always,
+    /// The server may have acted: only safe for reads.
+    IfIdempotent,
+    /// Do not repeat.
+    Never,
+}
+
+impl Client {
+    /// Builds a client. No request is made until the first call.
+    pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        if !config.auth_url.starts_with("http://") && !config.auth_url.starts_with("https://") {
+            return Err(Error::Config(format!(
+                "auth_url must be an http(s) URL, got {:?}",
+                config.auth_url
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .user_agent(concat!("tidings-openstack/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                tokens: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Who the client is authenticated as (authenticating if needed).
+    pub async fn session(&self) -> Result<Session, Error> {
+        Ok(self.token(&Scope::Home).await?.session())
+    }
+
+    /// Runs a call and decodes its JSON answer.
+    pub(crate) async fn fetch<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
+        let service = call.service;
+        let body = self.execute(call).await?;
+        decode(service, &body)
+    }
+
+    /// Runs a call whose answer body does not matter (actions, deletes).
+    pub(crate) async fn send(&self, call: Call) -> Result<(), Error> {
+        self.execute(call).await.map(drop)
+    }
+
+    /// The base URL of a service in the home scope.
+    pub(crate) async fn endpoint(&self, service: Service) -> Result<String, Error> {
+        self.token(&Scope::Home)
+            .await?
+            .endpoint(service, &self.inner.config)
+    }
+
+    /// Runs a call: picks the token for its scope, retries per policy, and authenticates again
+    /// once if the service refuses the token.
+    async fn execute(&self, call: Call) -> Result<Bytes, Error> {
+        let mut token = self.token(&call.scope).await?;
+        let mut reauthenticated = false;
+        loop {
+            let mut base = token.endpoint(call.service, &self.inner.config)?;
+            if call.at_root {
+                base = auth::service_root(&base).to_owned();
+            }
+            let url = format!("{base}{}", call.path);
+            match self.send_with_retries(&call, &url, &token.value).await {
+                Err(Error::Status { status: 401, .. }) if !reauthenticated => {
+                    tracing::warn!(
+                        service = call.service.as_str(),
+                        "token refused, authenticating again"
+                    );
+                    self.forget(&token).await;
+                    token = self.token(&call.scope).await?;
+                    reauthenticated = true;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_with_retries(&self, call: &Call, url: &str, token: &str) -> Result<Bytes, Error> {
+        let config = &self.inner.config;
+        let mut delay = config.retry_backoff;
+        let mut attempt = 0;
+        loop {
+            let mut request = self
+                .inner
+                .http
+                .request(call.method.clone(), url)
+                .header("X-Auth-Token", token)
+                .header("Accept", "application/json");
+            if !call.query.is_empty() {
+                request = request.query(&call.query);
+            }
+            if let Some(body) = &call.body {
+                request = request
+                    .header("Content-Type", call.content_type)
+                    .body(body.to_string());
+            }
+            let (result, retry) = self.attempt(call.service, request).await;
+            let retryable = match retry {
+                Retry::Always => true,
+                Retry::IfIdempotent => call.is_idempotent(),
+                Retry::Never => false,
+            };
+            match result {
+                Ok((_, body)) => return Ok(body),
+                Err(error) if retryable && attempt < config.retries => {
+                    attempt += 1;
+                    tracing::warn!(
+                        service = call.service.as_str(),
+                        method = %call.method,
+                        status = error.status(),
+                        attempt,
+                        error = %error,
+                        "upstream call failed, retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// One HTTP attempt: the status and body of a 2xx answer, or the error with its retry policy.
+    async fn attempt(
+        &self,
+        service: Service,
+        request: reqwest::RequestBuilder,
+    ) -> (Result<(reqwest::header::HeaderMap, Bytes), Error>, Retry) {
+        let timeout = self.inner.config.timeout;
+        let transport = |e: reqwest::Error| {
+            if e.is_timeout() {
+                (Error::Timeout { service, timeout }, Retry::Never)
+            } else if e.is_connect() {
+                let detail = format!("cannot connect: {}", root_cause(&e));
+                (Error::Unavailable { service, detail }, Retry::Always)
+            } else {
+                let detail = format!("connection failed: {}", root_cause(&e));
+                (Error::Unavailable { service, detail }, Retry::IfIdempotent)
+            }
+        };
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                let (error, retry) = transport(e);
+                return (Err(error), retry);
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(e) => {
+                let (error, retry) = transport(e);
+                return (Err(error), retry);
+            }
+        };
+        if status.is_success() {
+            return (Ok((headers, body)), Retry::Never);
+        }
+        let message = error_message(&body);
+        tracing::warn!(
+            service = service.as_str(),
+            status = status.as_u16(),
+            message = %message,
+            "upstream answered with an error"
+        );
+        let retry = match status {
+            StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
+                Retry::IfIdempotent
+            }
+            _ => Retry::Never,
+        };
+        let error = Error::Status {
+            service,
+            status: status.as_u16(),
+            message,
+        };
+        (Err(error), retry)
+    }
+
+    /// The token for a scope, authenticating when there is none or it is due for renewal.
+    pub(crate) async fn token(&self, scope: &Scope) -> Result<Arc<Token>, Error> {
+        let mut tokens = self.inner.tokens.lock().await;
+        let scope = match scope {
+            Scope::Project(id)
+                if tokens
+                    .get(&Scope::Home)
+                    .is_some_and(|home| home.project_id() == Some(id.as_str())) =>
+            {
+                &Scope::Home
+            }
+            other => other,
+        };
+        if let Some(token) = tokens.get(scope).filter(|t| t.is_fresh()) {
+            return Ok(token.clone());
+        }
+        let token = Arc::new(self.authenticate(scope).await?);
+        tokens.insert(scope.clone(), token.clone());
+        Ok(token)
+    }
+
+    /// Drops a refused token, unless another caller already replaced it.
+    async fn forget(&self, refused: &Token) {
+        let mut tokens = self.inner.tokens.lock().await;
+        tokens.retain(|_, token| token.value != refused.value);
+    }
+
+    /// `POST {auth_url}/auth/tokens` with the password method.
+    async fn authenticate(&self, scope: &Scope) -> Result<Token, Error> {
+        let config = &self.inner.config;
+        let url = format!("{}/auth/tokens", config.auth_url.trim_end_matches('/'));
+        let body = auth::auth_body(config, scope).to_string();
+        let mut delay = config.retry_backoff;
+        let mut attempt = 0;
+        let (headers, body) = loop {
+            let request = self
+                .inner
+                .http
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json")
+                .body(body.clone());
+            // Issuing a token has no side effect to repeat, so it is retried like a read.
+            match self.attempt(Service::Identity, request).await {
+                (Ok(answer), _) => break answer,
+                (Err(error), Retry::Always | Retry::IfIdempotent) if attempt < config.retries => {
+                    attempt += 1;
+                    tracing::warn!(service = "keystone", attempt, error = %error, "authentication failed, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                (Err(Error::Status { status: 401, message, .. }), _) => {
+                    return Err(Error::Auth(message));
+                }
+                (Err(error), _) => return Err(error),
+            }
+        };
+        let value = headers
+            .get("X-Subject-Token")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Error::Decode {
+                service: Service::Identity,
+                detail: "the token answer has no X-Subject-Token header".to_owned(),
+            })?
+            .to_owned();
+        let envelope: RawTokenEnvelope = decode(Service::Identity, &body)?;
+        tracing::debug!(
+            user = config.username.as_str(),
+            project = envelope.token.project.as_ref().map(|p| p.id.as_str()),
+            expires_at = envelope.token.expires_at.as_str(),
+            "authenticated"
+        );
+        Ok(Token::new(value, envelope.token))
+    }
+}
+
+/// Parses a JSON body, saying where it did not have the expected shape.
+pub(crate) fn decode<T: DeserializeOwned>(service: Service, body: &[u8]) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
+        service,
+        detail: format!("at {}: {}", e.path(), e.inner()),
+    })
+}
+
+/// The innermost cause of a transport error (reqwest's own message is generic).
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}

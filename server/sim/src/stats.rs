@@ -1,0 +1,35 @@
+//! Request counts per service and per path, so tests can count the calls that reach upstream.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Requests received since start (or the last reset). The control API is not counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// All service requests.
+    pub total: u64,
+    /// Requests per service name (`compute`, `volume`, …).
+    pub by_service: BTreeMap<String, u64>,
+    /// Requests per `METHOD /path` (no query string; the optional project segment of Nova and
+    /// Cinder paths removed), e.g. `GET /compute/v2.1/servers/detail`.
+    pub by_path: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    /// Requests to one service.
+    pub fn service(&self, name: &str) -> u64 {
+        self.by_service.get(name).copied().unwrap_or(0)
+    }
+
+    /// Requests to one `METHOD /path`.
+    pub fn path(&self, method_and_path: &str) -> u64 {
+        self.by_path.get(method_and_path).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn record(&mut self, service: &str, method: &str, path: &str) {
+        self.total += 1;
+        *self.by_service.entry(service.to_owned()).or_default() += 1;
+        *self.by_path.entry(format!("{method} {path}")).or_default() += 1;
+    }
+}

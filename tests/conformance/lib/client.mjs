@@ -1,0 +1,210 @@
+// The real @trpc/client wired the way an application wires it, plus the recorders the
+// suites assert on: a fetch that logs every HTTP request, and a subscription that keeps
+// every event it received.
+
+import {
+  TRPCClientError,
+  createTRPCClient,
+  httpBatchLink,
+  httpLink,
+  httpSubscriptionLink,
+  splitLink,
+} from '@trpc/client';
+import { EventSource } from 'eventsource';
+import assert from 'node:assert/strict';
+
+/** JSON-RPC numbers of the error keys the suites expect (wire doc §4). */
+export const JSONRPC_CODE = {
+  BAD_REQUEST: -32600,
+  UNAUTHORIZED: -32001,
+  NOT_FOUND: -32004,
+};
+
+/**
+ * A `fetch` that records `{method, url, headers, body, status}` for each request it makes.
+ * `status` is filled in once the response head arrived.
+ */
+export function recordingFetch() {
+  const requests = [];
+  const recorded = async (input, init = {}) => {
+    const entry = {
+      method: (init.method ?? 'GET').toUpperCase(),
+      url: new URL(typeof input === 'string' ? input : input.url ?? String(input)),
+      headers: new Headers(init.headers),
+      body: typeof init.body === 'string' ? init.body : init.body == null ? undefined : '<non-string body>',
+      status: undefined,
+    };
+    requests.push(entry);
+    const response = await fetch(input, init);
+    entry.status = response.status;
+    return response;
+  };
+  return { fetch: recorded, requests };
+}
+
+/**
+ * A client whose subscriptions go over SSE and everything else over `httpBatchLink`
+ * (`link: 'batch'`, the default) or `httpLink` (`link: 'single'`).
+ */
+export function makeClient(trpcUrl, { link = 'batch', fetch, headers } = {}) {
+  const requestLink = link === 'batch' ? httpBatchLink : httpLink;
+  return createTRPCClient({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({ url: trpcUrl, EventSource }),
+        false: requestLink({ url: trpcUrl, fetch, headers }),
+      }),
+    ],
+  });
+}
+
+const openSubscriptions = new Set();
+
+/** Unsubscribes everything `recordUpdates` opened and has not closed yet. */
+export function closeAllSubscriptions() {
+  for (const sub of openSubscriptions) sub.unsubscribe();
+}
+
+/**
+ * Subscribes to `updates.subscribe` and records what arrives.
+ * `events` holds the `{id, data}` values in arrival order; `errors` any subscription error.
+ */
+export function recordUpdates(client, input) {
+  const events = [];
+  const errors = [];
+  const waiters = new Set();
+  let onStarted;
+  let completed = false;
+  const started = new Promise((resolve, reject) => {
+    onStarted = { resolve, reject };
+  });
+  started.catch(() => {});
+  const wake = () => {
+    for (const waiter of waiters) waiter();
+  };
+
+  const subscription = client.updates.subscribe.subscribe(input, {
+    onStarted: () => onStarted.resolve(),
+    onData: (event) => {
+      events.push(event);
+      wake();
+    },
+    onError: (err) => {
+      errors.push(err);
+      onStarted.reject(err);
+      wake();
+    },
+    onComplete: () => {
+      completed = true;
+      wake();
+    },
+  });
+
+  const handle = {
+    events,
+    errors,
+    /** Resolves on the first `connected` event; rejects on a subscription error or timeout. */
+    started: (timeoutMs = 5_000) => withTimeout(started, timeoutMs, 'subscription did not start (no onStarted)'),
+    /**
+     * Resolves with the first recorded event matching `predicate` (including earlier ones).
+     * Fails on a subscription error, completion, or when `timeoutMs` passes.
+     */
+    waitFor(predicate, { timeoutMs = 5_000, what = 'a matching event' } = {}) {
+      return waitUntil(() => events.find(predicate), timeoutMs, what);
+    },
+    /** Resolves once at least `count` events were recorded. */
+    waitForCount(count, { timeoutMs = 5_000 } = {}) {
+      return waitUntil(() => (events.length >= count ? events.slice() : undefined), timeoutMs, `${count} events`);
+    },
+    unsubscribe() {
+      subscription.unsubscribe();
+      openSubscriptions.delete(handle);
+    },
+  };
+  openSubscriptions.add(handle);
+  return handle;
+
+  function waitUntil(check, timeoutMs, what) {
+    return new Promise((resolve, reject) => {
+      const settle = () => {
+        const found = check();
+        if (found !== undefined) return finish(() => resolve(found));
+        if (errors.length) return finish(() => reject(errors[0]));
+        if (completed) return finish(() => reject(new Error(`subscription completed before ${what} arrived`)));
+      };
+      const timer = setTimeout(() => {
+        finish(() =>
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received ${JSON.stringify(events)}`)),
+        );
+      }, timeoutMs);
+      const finish = (done) => {
+        clearTimeout(timer);
+        waiters.delete(settle);
+        done();
+      };
+      waiters.add(settle);
+      settle();
+    });
+  }
+}
+
+/** Rejects with `message` if `promise` has not settled within `ms`. */
+export function withTimeout(promise, ms, message) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Calls `probe` every `intervalMs` until it returns a truthy value, which is returned. */
+export async function eventually(probe, { timeoutMs = 5_000, intervalMs = 100, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (last) return last;
+    if (Date.now() >= deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await sleep(intervalMs);
+  }
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Awaits `promise`, asserts that it rejected with a TRPCClientError carrying the given
+ * `code` (data.code), `httpStatus`, `path` and the matching JSON-RPC number, and returns it.
+ */
+export async function expectTRPCError(promise, { code, httpStatus, path }) {
+  let error;
+  try {
+    const value = await promise;
+    assert.fail(`expected ${code} but the call resolved with ${JSON.stringify(value)}`);
+  } catch (err) {
+    error = err;
+  }
+  if (error instanceof assert.AssertionError) throw error;
+  assert.ok(error instanceof TRPCClientError, `expected a TRPCClientError, got ${error?.stack ?? error}`);
+  assert.equal(error.data?.code, code, `data.code (message: ${error.message})`);
+  assert.equal(error.data?.httpStatus, httpStatus, 'data.httpStatus');
+  if (path !== undefined) assert.equal(error.data?.path, path, 'data.path');
+  if (code in JSONRPC_CODE) assert.equal(error.shape?.code, JSONRPC_CODE[code], 'shape.code');
+  assert.equal(typeof error.message, 'string');
+  return error;
+}
+
+/** A name no other run or test uses, for resources a test creates. */
+export function uniqueName(prefix) {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/** The seeded project called `name`, looked up through `projects.getAll`. */
+export async function seededProject(client, name) {
+  const projects = await client.projects.getAll.query();
+  const project = projects.find((p) => p.name === name);
+  assert.ok(project, `no project named ${name} in ${JSON.stringify(projects.map((p) => p.name))}`);
+  assert.equal(typeof project.id, 'string');
+  assert.notEqual(project.id, '');
+  return project;
+}

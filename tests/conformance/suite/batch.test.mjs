@@ -110,3 +110,25 @@ srv.test('volumes.create returns the volume and volumes.getAll then lists it', a
   const everywhere = await client.volumes.getAll.query();
   assert.ok(everywhere.some((v) => v.id === volume.id), 'volumes.getAll() without input lists it too');
 });
+
+srv.test('networks and compute instances list, and a projectId filter narrows the list', async () => {
+  const client = makeClient(srv.trpcUrl);
+  const demo = await seededProject(client, 'demo');
+
+  const [networks, instances, demoInstances, noInstances, noVolumes] = await Promise.all([
+    client.networks.getAll.query(),
+    client.compute.instances.getAll.query(),
+    client.compute.instances.getAll.query({ projectId: demo.id }),
+    client.compute.instances.getAll.query({ projectId: 'nope' }),
+    client.volumes.getAll.query({ projectId: 'nope' }),
+  ]);
+
+  for (const list of [networks, instances, demoInstances]) {
+    assert.ok(Array.isArray(list));
+    for (const item of list) assert.equal(typeof item.id, 'string', JSON.stringify(item));
+  }
+  const all = new Set(instances.map((i) => i.id));
+  for (const instance of demoInstances) assert.ok(all.has(instance.id), `${instance.id} is in the unfiltered list`);
+  assert.deepEqual(noInstances, []);
+  assert.deepEqual(noVolumes, []);
+});

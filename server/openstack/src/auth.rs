@@ -166,7 +166,11 @@ impl Token {
 
     /// The base URL for a service: the catalog URL normalized so that the service module can
     /// append its documented paths (`/servers`, `/volumes`, `/v2/images`, `/v2.0/networks`).
-    pub(crate) fn endpoint(&self, service: Service, config: &ClientConfig) -> Result<String, Error> {
+    pub(crate) fn endpoint(
+        &self,
+        service: Service,
+        config: &ClientConfig,
+    ) -> Result<String, Error> {
         let types: &[&str] = match service {
             Service::Identity => return Ok(trim_slash(&config.auth_url).to_owned()),
             Service::Compute => &["compute"],
@@ -205,7 +209,8 @@ impl Token {
                 .filter(|e| e.interface == config.interface)
                 .find(|e| match &config.region {
                     Some(region) => {
-                        e.region_id.as_deref() == Some(region) || e.region.as_deref() == Some(region)
+                        e.region_id.as_deref() == Some(region)
+                            || e.region.as_deref() == Some(region)
                     }
                     None => true,
                 })
@@ -224,9 +229,9 @@ fn last_segment(url: &str) -> Option<&str> {
 
 /// `v2`, `v2.0`, `v2.1`, `v3`: a version segment of an endpoint URL.
 pub(crate) fn is_version(segment: &str) -> bool {
-    segment
-        .strip_prefix('v')
-        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    segment.strip_prefix('v').is_some_and(|rest| {
+        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+    })
 }
 
 fn strip_version(url: &str) -> &str {
@@ -312,7 +317,10 @@ mod tests {
             parse_timestamp("2015-11-07T02:58:43.578887Z"),
             Some(1_446_865_123)
         );
-        assert_eq!(parse_timestamp("2016-11-06T15:32:17.000000"), Some(1_478_446_337));
+        assert_eq!(
+            parse_timestamp("2016-11-06T15:32:17.000000"),
+            Some(1_478_446_337)
+        );
         assert_eq!(parse_timestamp("yesterday"), None);
     }
 
@@ -320,7 +328,10 @@ mod tests {
     fn version_segments_are_found() {
         assert!(is_version("v2.1") && is_version("v3") && is_version("v2.0"));
         assert!(!is_version("volume") && !is_version("v") && !is_version("vx"));
-        assert_eq!(service_root("http://h/compute/v2.1/abc"), "http://h/compute");
+        assert_eq!(
+            service_root("http://h/compute/v2.1/abc"),
+            "http://h/compute"
+        );
         assert_eq!(service_root("http://h:8776/v3/abc/"), "http://h:8776");
         assert_eq!(service_root("http://h:9292"), "http://h:9292");
         assert_eq!(strip_version("http://h:9696/v2.0"), "http://h:9696");

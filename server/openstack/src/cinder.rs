@@ -9,9 +9,7 @@ use serde_json::json;
 
 use crate::client::{Call, Client};
 use crate::error::{Error, Service};
-use crate::model::{
-    ResourceRef, Volume, VolumeBackup, VolumeQuota, VolumeSnapshot, VolumeType,
-};
+use crate::model::{ResourceRef, Volume, VolumeBackup, VolumeQuota, VolumeSnapshot, VolumeType};
 
 /// What volume to create.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, specta::Type)]
@@ -50,7 +48,11 @@ impl Client {
     }
 
     /// Creates a volume in `project_id` (`POST /volumes` with a token scoped to it).
-    pub async fn create_volume(&self, project_id: &str, request: CreateVolume) -> Result<Volume, Error> {
+    pub async fn create_volume(
+        &self,
+        project_id: &str,
+        request: CreateVolume,
+    ) -> Result<Volume, Error> {
         let mut volume = json!({ "name": request.name, "size": request.size_gb });
         if let Some(description) = request.description {
             volume["description"] = json!(description);
@@ -64,21 +66,28 @@ impl Client {
         let raw: raw::VolumeEnvelope = self.fetch(call).await?;
         let mut created = Volume::from(raw.volume);
         // Non-admin answers leave out the owner; it is the project the token was scoped to.
-        created.project_id.get_or_insert_with(|| project_id.to_owned());
+        created
+            .project_id
+            .get_or_insert_with(|| project_id.to_owned());
         Ok(created)
     }
 
     /// Deletes a volume (`DELETE /volumes/{id}`).
     pub async fn delete_volume(&self, volume_id: &str) -> Result<(), Error> {
         let path = format!("/volumes/{volume_id}");
-        self.send(Call::new(Service::Volume, Method::DELETE, path)).await
+        self.send(Call::new(Service::Volume, Method::DELETE, path))
+            .await
     }
 
     /// Every snapshot of every project (`GET /snapshots/detail?all_tenants=1`).
     pub async fn list_snapshots(&self) -> Result<Vec<VolumeSnapshot>, Error> {
         let call = Call::get(Service::Volume, "/snapshots/detail").query("all_tenants", "1");
         let raw: raw::Snapshots = self.fetch(call).await?;
-        Ok(raw.snapshots.into_iter().map(VolumeSnapshot::from).collect())
+        Ok(raw
+            .snapshots
+            .into_iter()
+            .map(VolumeSnapshot::from)
+            .collect())
     }
 
     /// Volume types (`GET /types`).

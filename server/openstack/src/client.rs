@@ -280,9 +280,9 @@ impl Client {
             "upstream answered with an error"
         );
         let retry = match status {
-            StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
-                Retry::IfIdempotent
-            }
+            StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT => Retry::IfIdempotent,
             _ => Retry::Never,
         };
         let error = Error::Status {
@@ -344,7 +344,14 @@ impl Client {
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }
-                (Err(Error::Status { status: 401, message, .. }), _) => {
+                (
+                    Err(Error::Status {
+                        status: 401,
+                        message,
+                        ..
+                    }),
+                    _,
+                ) => {
                     return Err(Error::Auth(message));
                 }
                 (Err(error), _) => return Err(error),

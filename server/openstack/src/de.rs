@@ -110,7 +110,10 @@ mod tests {
         let p = probe(r#"{"swap": 512, "bootable": "true", "description": null}"#);
         assert_eq!((p.swap, p.bootable, p.description), (512, true, None));
         let p = probe(r#"{"swap": 0, "bootable": true, "description": "d"}"#);
-        assert_eq!((p.swap, p.bootable, p.description.as_deref()), (0, true, Some("d")));
+        assert_eq!(
+            (p.swap, p.bootable, p.description.as_deref()),
+            (0, true, Some("d"))
+        );
         assert!(serde_json::from_str::<Probe>(r#"{"swap": 0, "bootable": "maybe"}"#).is_err());
         assert_eq!(limit(-1), None);
         assert_eq!(limit(10), Some(10));

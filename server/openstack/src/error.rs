@@ -193,7 +193,8 @@ mod tests {
 
     #[test]
     fn messages_come_out_of_each_services_error_shape() {
-        let nova = br#"{"itemNotFound": {"code": 404, "message": "Instance x could not be found."}}"#;
+        let nova =
+            br#"{"itemNotFound": {"code": 404, "message": "Instance x could not be found."}}"#;
         assert_eq!(error_message(nova), "Instance x could not be found.");
         let keystone = br#"{"error": {"code": 401, "message": "The request you have made requires authentication.", "title": "Unauthorized"}}"#;
         assert_eq!(

@@ -195,9 +195,13 @@ impl Client {
         if let Some(tags) = update.tags {
             ops.push(json!({ "op": "replace", "path": "/tags", "value": tags }));
         }
-        let call = Call::new(Service::Image, Method::PATCH, format!("/v2/images/{image_id}"))
-            .json(serde_json::Value::Array(ops))
-            .content_type("application/openstack-images-v2.1-json-patch");
+        let call = Call::new(
+            Service::Image,
+            Method::PATCH,
+            format!("/v2/images/{image_id}"),
+        )
+        .json(serde_json::Value::Array(ops))
+        .content_type("application/openstack-images-v2.1-json-patch");
         let raw: RawImage = self.fetch(call).await?;
         Ok(raw.into())
     }
@@ -205,7 +209,8 @@ impl Client {
     /// Deletes an image (`DELETE /v2/images/{id}`).
     pub async fn delete_image(&self, image_id: &str) -> Result<(), Error> {
         let path = format!("/v2/images/{image_id}");
-        self.send(Call::new(Service::Image, Method::DELETE, path)).await
+        self.send(Call::new(Service::Image, Method::DELETE, path))
+            .await
     }
 }
 
@@ -216,7 +221,10 @@ mod tests {
     #[test]
     fn next_links_become_paths_under_the_endpoint() {
         let base = "http://h/image";
-        assert_eq!(next_path("/v2/images?marker=a", base), "/v2/images?marker=a");
+        assert_eq!(
+            next_path("/v2/images?marker=a", base),
+            "/v2/images?marker=a"
+        );
         assert_eq!(
             next_path("http://h/image/v2/images?marker=a", base),
             "/v2/images?marker=a"

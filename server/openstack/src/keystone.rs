@@ -102,7 +102,9 @@ fn projects(raw: Projects) -> Vec<Project> {
 impl Client {
     /// Every project (`GET /v3/projects`; needs an admin token).
     pub async fn list_projects(&self) -> Result<Vec<Project>, Error> {
-        let raw: Projects = self.fetch(Call::get(Service::Identity, "/projects")).await?;
+        let raw: Projects = self
+            .fetch(Call::get(Service::Identity, "/projects"))
+            .await?;
         Ok(projects(raw))
     }
 
@@ -129,7 +131,11 @@ impl Client {
     }
 
     /// The roles a user has on a project (`GET /v3/projects/{p}/users/{u}/roles`).
-    pub async fn list_user_roles(&self, project_id: &str, user_id: &str) -> Result<Vec<Role>, Error> {
+    pub async fn list_user_roles(
+        &self,
+        project_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<Role>, Error> {
         let path = format!("/projects/{project_id}/users/{user_id}/roles");
         let raw: Roles = self.fetch(Call::get(Service::Identity, path)).await?;
         Ok(raw

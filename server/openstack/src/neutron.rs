@@ -8,9 +8,7 @@ use serde_json::json;
 
 use crate::client::{Call, Client};
 use crate::error::{Error, Service};
-use crate::model::{
-    FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet,
-};
+use crate::model::{FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet};
 
 impl Client {
     /// Every network (`GET /v2.0/networks`).
@@ -55,7 +53,9 @@ impl Client {
 
     /// Every port (`GET /v2.0/ports`).
     pub async fn list_ports(&self) -> Result<Vec<Port>, Error> {
-        let raw: raw::Ports = self.fetch(Call::get(Service::Network, "/v2.0/ports")).await?;
+        let raw: raw::Ports = self
+            .fetch(Call::get(Service::Network, "/v2.0/ports"))
+            .await?;
         Ok(raw.ports.into_iter().map(Port::from).collect())
     }
 

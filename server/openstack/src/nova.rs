@@ -80,7 +80,8 @@ impl Client {
             .json(json!({ "server": server }))
             .in_project(project_id);
         let created: raw::CreatedEnvelope = self.fetch(call).await?;
-        let call = Call::get(Service::Compute, server_path(&created.server.id, "")).in_project(project_id);
+        let call =
+            Call::get(Service::Compute, server_path(&created.server.id, "")).in_project(project_id);
         let raw: raw::ServerEnvelope = self.fetch(call).await?;
         Ok(raw.server.into())
     }
@@ -88,17 +89,20 @@ impl Client {
     /// Deletes a server (`DELETE /servers/{id}`).
     pub async fn delete_instance(&self, server_id: &str) -> Result<(), Error> {
         let path = server_path(server_id, "");
-        self.send(Call::new(Service::Compute, Method::DELETE, path)).await
+        self.send(Call::new(Service::Compute, Method::DELETE, path))
+            .await
     }
 
     /// Powers a server on (`os-start` action).
     pub async fn start_instance(&self, server_id: &str) -> Result<(), Error> {
-        self.server_action(server_id, json!({ "os-start": null })).await
+        self.server_action(server_id, json!({ "os-start": null }))
+            .await
     }
 
     /// Powers a server off (`os-stop` action).
     pub async fn stop_instance(&self, server_id: &str) -> Result<(), Error> {
-        self.server_action(server_id, json!({ "os-stop": null })).await
+        self.server_action(server_id, json!({ "os-stop": null }))
+            .await
     }
 
     /// Reboots a server, `HARD` (power cycle) or `SOFT` (ACPI).
@@ -152,7 +156,11 @@ impl Client {
     pub async fn list_server_groups(&self) -> Result<Vec<ServerGroup>, Error> {
         let call = Call::get(Service::Compute, "/os-server-groups").query("all_projects", "True");
         let raw: raw::ServerGroups = self.fetch(call).await?;
-        Ok(raw.server_groups.into_iter().map(ServerGroup::from).collect())
+        Ok(raw
+            .server_groups
+            .into_iter()
+            .map(ServerGroup::from)
+            .collect())
     }
 
     /// The volumes attached to a server (`GET /servers/{id}/os-volume_attachments`).
@@ -160,7 +168,10 @@ impl Client {
         &self,
         server_id: &str,
     ) -> Result<Vec<VolumeAttachment>, Error> {
-        let call = Call::get(Service::Compute, server_path(server_id, "/os-volume_attachments"));
+        let call = Call::get(
+            Service::Compute,
+            server_path(server_id, "/os-volume_attachments"),
+        );
         let raw: raw::Attachments = self.fetch(call).await?;
         Ok(raw
             .volume_attachments

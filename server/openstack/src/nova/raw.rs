@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use crate::de::{count, limit, non_empty, nullable, string_or_int, swap_mb};
 use crate::model::{
-    AvailabilityZone, ComputeLimits, Flavor, FlavorSummary, Hypervisor, Instance,
-    InstanceAddress, Keypair, Quota, ResourceRef, ServerGroup, VolumeAttachment,
+    AvailabilityZone, ComputeLimits, Flavor, FlavorSummary, Hypervisor, Instance, InstanceAddress,
+    Keypair, Quota, ResourceRef, ServerGroup, VolumeAttachment,
 };
 
 #[derive(Deserialize)]
@@ -45,7 +45,11 @@ pub(super) struct Server {
     created: String,
     #[serde(default, deserialize_with = "nullable")]
     updated: String,
-    #[serde(rename = "OS-EXT-AZ:availability_zone", default, deserialize_with = "non_empty")]
+    #[serde(
+        rename = "OS-EXT-AZ:availability_zone",
+        default,
+        deserialize_with = "non_empty"
+    )]
     availability_zone: Option<String>,
     #[serde(default, deserialize_with = "non_empty")]
     key_name: Option<String>,
@@ -55,7 +59,11 @@ pub(super) struct Server {
     task_state: Option<String>,
     #[serde(rename = "OS-EXT-STS:vm_state", default)]
     vm_state: Option<String>,
-    #[serde(rename = "os-extended-volumes:volumes_attached", default, deserialize_with = "nullable")]
+    #[serde(
+        rename = "os-extended-volumes:volumes_attached",
+        default,
+        deserialize_with = "nullable"
+    )]
     volumes_attached: Vec<Id>,
     #[serde(default, deserialize_with = "nullable")]
     metadata: BTreeMap<String, String>,
@@ -205,7 +213,11 @@ pub(super) struct RawFlavor {
     ram: u32,
     #[serde(default, deserialize_with = "nullable")]
     disk: u32,
-    #[serde(rename = "OS-FLV-EXT-DATA:ephemeral", default, deserialize_with = "nullable")]
+    #[serde(
+        rename = "OS-FLV-EXT-DATA:ephemeral",
+        default,
+        deserialize_with = "nullable"
+    )]
     ephemeral: u32,
     #[serde(default, deserialize_with = "swap_mb")]
     swap: u32,

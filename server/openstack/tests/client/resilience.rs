@@ -1,0 +1,186 @@
+//! Failure handling: re-authentication, retries, time-outs, unreachable and lying upstreams.
+
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+use tidings_openstack::{Client, ErrorKind, Service, error::Error};
+
+use crate::support::{FakeCloud, Reply, cinder, nova};
+
+const SERVERS: &str = "nova/servers/servers-details-resp.json";
+
+#[tokio::test]
+async fn a_refused_token_is_replaced_once() {
+    let cloud = FakeCloud::start().await;
+    let path = nova("/servers/detail");
+    let expired = r#"{"error": {"code": 401, "message": "The request you have made requires authentication.", "title": "Unauthorized"}}"#;
+    cloud.on(Method::GET, &path, Reply::status(401, expired));
+    cloud.get(&path, SERVERS);
+    let instances = cloud.client().list_instances().await.unwrap();
+    assert_eq!(instances.len(), 1);
+    assert_eq!(cloud.auth_requests().len(), 2);
+    let tokens: Vec<_> = cloud.requests().into_iter().map(|r| r.token).collect();
+    assert_eq!(
+        tokens,
+        [Some("token-1".to_owned()), Some("token-2".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn a_token_refused_twice_is_an_auth_error() {
+    let cloud = FakeCloud::start().await;
+    cloud.on(
+        Method::GET,
+        &nova("/servers/detail"),
+        Reply::status(401, "{}"),
+    );
+    let error = cloud.client().list_instances().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Auth);
+    assert_eq!(cloud.auth_requests().len(), 2);
+    assert_eq!(cloud.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn tokens_are_cached_between_calls() {
+    let cloud = FakeCloud::start().await;
+    cloud.get(&nova("/servers/detail"), SERVERS);
+    let client = cloud.client();
+    client.list_instances().await.unwrap();
+    client.clone().list_instances().await.unwrap();
+    assert_eq!(cloud.auth_requests().len(), 1);
+}
+
+#[tokio::test]
+async fn reads_are_retried_after_a_503() {
+    let cloud = FakeCloud::start().await;
+    let path = nova("/servers/detail");
+    cloud.on(
+        Method::GET,
+        &path,
+        Reply::status(503, "Service Unavailable"),
+    );
+    cloud.get(&path, SERVERS);
+    let instances = cloud.client().list_instances().await.unwrap();
+    assert_eq!(instances[0].name, "new-server-test");
+    assert_eq!(cloud.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn reads_give_up_after_the_configured_retries() {
+    let cloud = FakeCloud::start().await;
+    cloud.on(
+        Method::GET,
+        &nova("/servers/detail"),
+        Reply::status(502, "Bad Gateway"),
+    );
+    let error = cloud.client().list_instances().await.unwrap_err();
+    assert_eq!(error.status(), Some(502));
+    assert_eq!(error.kind(), ErrorKind::Upstream);
+    assert_eq!(cloud.requests().len(), 3, "one attempt and two retries");
+}
+
+#[tokio::test]
+async fn mutations_are_not_retried_after_a_503() {
+    let cloud = FakeCloud::start().await;
+    cloud.on(
+        Method::POST,
+        &nova("/servers/s1/action"),
+        Reply::status(503, "busy"),
+    );
+    let error = cloud.client().start_instance("s1").await.unwrap_err();
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(error.kind(), ErrorKind::Unavailable);
+    assert_eq!(cloud.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn error_bodies_give_their_message() {
+    let cloud = FakeCloud::start().await;
+    let body = r#"{"itemNotFound": {"code": 404, "message": "Volume v9 could not be found."}}"#;
+    cloud.on(
+        Method::GET,
+        &cinder("/volumes/v9"),
+        Reply::status(404, body),
+    );
+    let error = cloud.client().get_volume("v9").await.unwrap_err();
+    assert!(error.is_not_found());
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+    assert_eq!(error.service(), Some(Service::Volume));
+    match error {
+        Error::Status { message, .. } => assert_eq!(message, "Volume v9 could not be found."),
+        other => panic!("expected a status error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn garbage_is_a_decode_error() {
+    let cloud = FakeCloud::start().await;
+    cloud.on(
+        Method::GET,
+        &nova("/flavors/detail"),
+        Reply::ok("<html>proxy error</html>"),
+    );
+    let error = cloud.client().list_flavors().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert_eq!(error.service(), Some(Service::Compute));
+}
+
+#[tokio::test]
+async fn a_wrong_shape_is_a_decode_error_that_says_where() {
+    let cloud = FakeCloud::start().await;
+    let body = r#"{"flavors": [{"id": "1", "name": "m1.tiny", "vcpus": "many", "ram": 512}]}"#;
+    cloud.on(Method::GET, &nova("/flavors/detail"), Reply::ok(body));
+    let error = cloud.client().list_flavors().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert!(error.to_string().contains("flavors[0].vcpus"), "{error}");
+}
+
+#[tokio::test]
+async fn a_hung_upstream_times_out_without_retries() {
+    let cloud = FakeCloud::start().await;
+    cloud.on(Method::GET, &nova("/servers/detail"), Reply::hang());
+    let mut config = cloud.config();
+    config.timeout = Duration::from_millis(300);
+    let client = Client::new(config).unwrap();
+    let started = Instant::now();
+    let error = client.list_instances().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(cloud.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_keystone_is_unavailable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let mut config = tidings_openstack::ClientConfig::new(
+        format!("http://{address}/identity/v3"),
+        "admin",
+        "s3cret",
+        "admin",
+    );
+    config.retry_backoff = Duration::from_millis(5);
+    let error = Client::new(config)
+        .unwrap()
+        .list_projects()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unavailable, "{error:?}");
+    assert_eq!(error.service(), Some(Service::Identity));
+}
+
+#[tokio::test]
+async fn a_bad_auth_url_is_a_config_error() {
+    let config = tidings_openstack::ClientConfig::new("keystone:5000", "a", "b", "c");
+    let error = Client::new(config).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Config);
+}
+
+#[tokio::test]
+async fn the_password_never_shows_in_debug_output() {
+    let cloud = FakeCloud::start().await;
+    let client = cloud.client();
+    let printed = format!("{client:?} {:?}", cloud.config());
+    assert!(!printed.contains("s3cret"));
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use axum::http::Method;
 use tidings_openstack::{Client, ErrorKind, Service, error::Error};
 
-use crate::support::{FakeCloud, Reply, cinder, nova};
+use crate::support::{AUTH_PATH, FakeCloud, Reply, cinder, flaky_server, nova, token_body};
 
 const SERVERS: &str = "nova/servers/servers-details-resp.json";
 
@@ -183,4 +183,34 @@ async fn the_password_never_shows_in_debug_output() {
     let client = cloud.client();
     let printed = format!("{client:?} {:?}", cloud.config());
     assert!(!printed.contains("s3cret"));
+}
+
+/// A cloud whose Nova endpoint is a server that drops its first connection.
+async fn cloud_with_flaky_nova(
+    body: &'static str,
+) -> (FakeCloud, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let cloud = FakeCloud::start().await;
+    let (nova_address, connections) = flaky_server(body).await;
+    let token = token_body(&cloud.base, None).replace(
+        &format!("{}/compute", cloud.base),
+        &format!("{nova_address}/compute"),
+    );
+    cloud.on(Method::POST, AUTH_PATH, Reply::status(201, token));
+    (cloud, connections)
+}
+
+#[tokio::test]
+async fn reads_are_retried_after_a_dropped_connection() {
+    let (cloud, connections) = cloud_with_flaky_nova(r#"{"flavors": []}"#).await;
+    let flavors = cloud.client().list_flavors().await.unwrap();
+    assert!(flavors.is_empty());
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn mutations_are_not_retried_after_a_dropped_connection() {
+    let (cloud, connections) = cloud_with_flaky_nova("").await;
+    let error = cloud.client().stop_instance("s1").await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unavailable, "{error:?}");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

@@ -188,7 +188,7 @@ pub fn neutron(rest: &str) -> String {
 /// The published admin token with its catalog pointed at `base`: compute, image and network
 /// endpoints are moved under `/compute`, `/image` and `/network`, and the `volumev2` entry is
 /// turned into a `volumev3` one under `/volume/v3/{project}`.
-fn token_body(base: &str, project_id: Option<&str>) -> String {
+pub fn token_body(base: &str, project_id: Option<&str>) -> String {
     let body = fixture("keystone/admin/auth-password-project-scoped-response.json")
         .replace("http://23.253.248.171:8774", &format!("{base}/compute"))
         .replace(
@@ -268,4 +268,37 @@ fn issue_token(shared: &Shared, request: &Recorded) -> Response {
         ("x-subject-token", token),
     ];
     (reply.status, headers, reply.body).into_response()
+}
+
+/// A bare HTTP server whose first connection is dropped after the request is read; later
+/// connections get `body` with a 200. Returns its address and a connection counter.
+pub async fn flaky_server(body: &'static str) -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let mut buffer = vec![0u8; 8192];
+            let mut read = 0;
+            while !buffer[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buffer[read..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => read += k,
+                }
+            }
+            if n == 0 {
+                drop(socket);
+                continue;
+            }
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    (address, connections)
 }

@@ -1,3 +1,21 @@
 //! Tidings, the backend-for-frontend.
+//!
+//! - [`config`]: the `tidings` command line and its environment twins.
+//! - [`server`]: building the state and serving it ([`server::Tidings`]).
+//! - [`state`]: [`state::AppState`], what every handler receives.
+//! - [`updates`]: the UpdateService, the ordered, replayable bus of notices.
+//! - [`worker`]: the BackgroundWorker, polling upstream sources and detecting changes.
+//! - [`sources`]: the concrete OpenStack lists the worker polls.
+//! - [`routers`]: the procedures, one file per domain.
+//! - [`error`]: upstream failures mapped onto the error table.
+//! - [`telemetry`]: structured logging.
 
+pub mod config;
+pub mod error;
+pub mod routers;
+pub mod server;
+pub mod sources;
+pub mod state;
+pub mod telemetry;
 pub mod updates;
+pub mod worker;

@@ -1,1 +1,60 @@
-fn main() {}
+//! The `tidings` binary: parses the command line, sets up logging, binds the listener and runs.
+
+use anyhow::Context;
+use clap::Parser;
+use tidings::config::{Cli, Command};
+use tidings::server::Tidings;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            tidings::telemetry::init(args.log_format);
+            let listener = TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("binding {}", args.listen))?;
+            let tidings = Tidings::build(&args).await?;
+            println!("listening on http://{}", listener.local_addr()?);
+            tidings.serve(listener, shutdown_on_signal()).await?;
+        }
+        Command::Sim(args) => {
+            tidings::telemetry::init(args.log_format);
+            let listener = TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("binding {}", args.listen))?;
+            println!("simulator listening on http://{}", listener.local_addr()?);
+            let config = tidings_sim::SimConfig {
+                tick: args.sim.tick,
+                activity_per_sec: args.sim.activity_per_sec,
+                seed: args.sim.seed,
+                extra_instances: args.sim.extra_instances,
+                ..tidings_sim::SimConfig::default()
+            };
+            let token = shutdown_on_signal();
+            tidings_sim::run(listener, config, async move { token.cancelled().await }).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A token cancelled on Ctrl-C or SIGTERM.
+fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        #[cfg(unix)]
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        cancel.cancel();
+    });
+    token
+}

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::any;
+use tokio_util::sync::CancellationToken;
 
 use crate::procedure::Registry;
 
@@ -53,6 +54,9 @@ pub struct TrpcConfig {
     pub allow_method_override: bool,
     /// SSE options.
     pub sse: SseConfig,
+    /// Cancelled when the server shuts down: open SSE streams end without `return`, so clients
+    /// reconnect (to this server once it is back, or to another) and resume.
+    pub shutdown: CancellationToken,
 }
 
 impl Default for TrpcConfig {
@@ -63,6 +67,7 @@ impl Default for TrpcConfig {
             max_batch_size: 64,
             allow_method_override: false,
             sse: SseConfig::default(),
+            shutdown: CancellationToken::new(),
         }
     }
 }

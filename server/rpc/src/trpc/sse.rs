@@ -12,6 +12,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use http::{StatusCode, header};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::Trpc;
 use super::http::{VARY, allowed_methods};
@@ -32,6 +33,7 @@ struct State {
     last_id: Option<String>,
     ping: Option<Duration>,
     deadline: Option<Instant>,
+    shutdown: CancellationToken,
 }
 
 pub(super) fn respond<S: Clone + Send + Sync + 'static>(
@@ -61,6 +63,7 @@ pub(super) fn respond<S: Clone + Send + Sync + 'static>(
         last_id,
         ping: config.ping_interval,
         deadline: config.max_duration.map(|d| Instant::now() + d),
+        shutdown: trpc.config.shutdown.clone(),
     };
     let frames =
         futures::stream::once(async move { connected }).chain(futures::stream::unfold(state, step));
@@ -122,8 +125,10 @@ async fn step(mut state: State) -> Option<(Bytes, State)> {
                         state.phase = Phase::Running(stream);
                         return Some((Bytes::from_static(b"event: ping\ndata: \n\n\n"), state));
                     }
-                    // `maxDuration`: end without `return`, so the client reconnects and resumes.
+                    // `maxDuration` or shutdown: end without `return`, so the client reconnects
+                    // and resumes.
                     () = deadline => return None,
+                    () = state.shutdown.cancelled() => return None,
                 }
             }
         }

@@ -1,0 +1,176 @@
+//! Command line and environment: every flag has a `TIDINGS_*` environment twin (a flag wins
+//! over its variable).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The `tidings` command.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tidings",
+    version,
+    about = "A real-time backend-for-frontend for an OpenStack cloud console"
+)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the BFF (tRPC over HTTP and SSE, the console), over the embedded simulator unless
+    /// `--upstream` names a Keystone.
+    Serve(ServeArgs),
+    /// Run the OpenStack simulator alone.
+    Sim(SimArgs),
+}
+
+/// Options of `tidings serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TIDINGS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Keystone v3 URL of a real cloud (e.g. https://keystone.example:5000/v3); default: the
+    /// embedded simulator.
+    #[arg(long, env = "TIDINGS_UPSTREAM")]
+    pub upstream: Option<String>,
+    /// Keystone user name.
+    #[arg(long, env = "TIDINGS_OS_USERNAME", default_value = "admin")]
+    pub os_username: String,
+    /// Keystone password.
+    #[arg(
+        long,
+        env = "TIDINGS_OS_PASSWORD",
+        default_value = "admin",
+        hide_env_values = true
+    )]
+    pub os_password: String,
+    /// Project to scope the service token to.
+    #[arg(long, env = "TIDINGS_OS_PROJECT", default_value = "admin")]
+    pub os_project: String,
+    /// Keystone domain of the user and the project.
+    #[arg(long, env = "TIDINGS_OS_DOMAIN", default_value = "Default")]
+    pub os_domain: String,
+    /// Bearer token that authorizes `admin.*` operations; unset disables them.
+    #[arg(long, env = "TIDINGS_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// How often each upstream source is polled.
+    #[arg(long, env = "TIDINGS_POLL_INTERVAL", default_value = "2s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// Window in which bursts of the same notice collapse (0ms disables).
+    #[arg(long, env = "TIDINGS_COALESCE_WINDOW", default_value = "50ms", value_parser = parse_duration)]
+    pub coalesce_window: Duration,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "TIDINGS_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Time-out of each upstream call.
+    #[arg(long, env = "TIDINGS_UPSTREAM_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub upstream_timeout: Duration,
+    /// Log format: `pretty` or `json`.
+    #[arg(long, env = "TIDINGS_LOG_FORMAT", default_value = "pretty")]
+    pub log_format: LogFormat,
+    /// The embedded simulator's options (ignored with `--upstream`).
+    #[command(flatten)]
+    pub sim: SimOptions,
+}
+
+/// Options of `tidings sim`.
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TIDINGS_SIM_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+    /// Log format: `pretty` or `json`.
+    #[arg(long, env = "TIDINGS_LOG_FORMAT", default_value = "pretty")]
+    pub log_format: LogFormat,
+    /// The simulator's options.
+    #[command(flatten)]
+    pub sim: SimOptions,
+}
+
+/// How the simulated cloud behaves.
+#[derive(Debug, Clone, Args)]
+pub struct SimOptions {
+    /// Actions per second taken by simulated "other users" (0 = none).
+    #[arg(
+        long = "sim-activity",
+        env = "TIDINGS_SIM_ACTIVITY",
+        default_value_t = 0.2
+    )]
+    pub activity_per_sec: f64,
+    /// How often simulated resources advance (builds, status changes).
+    #[arg(long = "sim-tick", env = "TIDINGS_SIM_TICK", default_value = "500ms", value_parser = parse_duration)]
+    pub tick: Duration,
+    /// Seed of the simulated inventory.
+    #[arg(long = "sim-seed", env = "TIDINGS_SIM_SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// Extra instances seeded to make large list answers (benchmarks).
+    #[arg(
+        long = "sim-extra-instances",
+        env = "TIDINGS_SIM_EXTRA_INSTANCES",
+        default_value_t = 0
+    )]
+    pub extra_instances: usize,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Parses `500ms`, `2s`, `1m`, or a bare number of milliseconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}"))?;
+    let seconds = match unit.trim() {
+        "" | "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} in {text:?} (use ms, s or m)"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("invalid duration {text:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("250").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("2h").is_err());
+        assert!(parse_duration("x").is_err());
+    }
+
+    #[test]
+    fn flags_parse_with_defaults() {
+        let cli = Cli::try_parse_from(["tidings", "serve", "--listen", "127.0.0.1:0"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(args.poll_interval, Duration::from_secs(2));
+        assert_eq!(args.os_username, "admin");
+    }
+}

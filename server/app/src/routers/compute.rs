@@ -1,0 +1,213 @@
+//! Compute: instances and what they are built from (flavors, keypairs, zones, server groups).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tidings_openstack::model::{
+    AvailabilityZone, ComputeLimits, Flavor, Instance, Keypair, ServerGroup, VolumeAttachment,
+};
+use tidings_openstack::{Client, CreateInstance};
+use tidings_rpc::{Registry, RpcError};
+
+use super::{AppCtx, ById, ProjectFilter, announce, find, list};
+use crate::error;
+use crate::state::AppState;
+use crate::updates::UpdateType::{Compute, Volumes};
+
+pub(super) fn mount(r: &mut Registry<AppState>) {
+    let compute = [Compute.as_str()];
+    r.query("compute.instances.getAll", get_instances)
+        .invalidated_by_types(compute);
+    r.query("compute.instances.getById", get_instance)
+        .invalidated_by_types(compute);
+    r.query("compute.instances.getAttachments", get_attachments)
+        .invalidated_by_types([Compute.as_str(), Volumes.as_str()]);
+    r.query("compute.flavors.getAll", get_flavors)
+        .invalidated_by_types(compute);
+    r.query("compute.keypairs.getAll", get_keypairs)
+        .invalidated_by_types(compute);
+    r.query("compute.serverGroups.getAll", get_server_groups)
+        .invalidated_by_types(compute);
+    r.query("compute.availabilityZones.getAll", get_availability_zones)
+        .invalidated_by_types(compute);
+    r.query("compute.limits.get", get_limits)
+        .invalidated_by_types(compute);
+    r.mutation("compute.instances.create", create_instance);
+    r.mutation("compute.instances.delete", delete_instance);
+    r.mutation("compute.instances.start", start_instance);
+    r.mutation("compute.instances.stop", stop_instance);
+    r.mutation("compute.instances.reboot", reboot_instance);
+}
+
+async fn get_instances(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Arc<Vec<Instance>>, RpcError> {
+    list(&ctx.state.sources.instances, input).await
+}
+
+async fn get_instance(ctx: AppCtx, input: ById) -> Result<Instance, RpcError> {
+    find(&ctx.state.sources.instances, "Instance", &input.id, |i| {
+        &i.id
+    })
+    .await
+}
+
+async fn get_attachments(ctx: AppCtx, input: ById) -> Result<Vec<VolumeAttachment>, RpcError> {
+    ctx.state
+        .openstack
+        .list_volume_attachments(&input.id)
+        .await
+        .map_err(error::upstream)
+}
+
+async fn get_flavors(ctx: AppCtx, _: ()) -> Result<Arc<Vec<Flavor>>, RpcError> {
+    ctx.state.sources.flavors.get().await.map_err(error::source)
+}
+
+async fn get_keypairs(ctx: AppCtx, _: ()) -> Result<Arc<Vec<Keypair>>, RpcError> {
+    ctx.state
+        .sources
+        .keypairs
+        .get()
+        .await
+        .map_err(error::source)
+}
+
+async fn get_server_groups(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Arc<Vec<ServerGroup>>, RpcError> {
+    list(&ctx.state.sources.server_groups, input).await
+}
+
+async fn get_availability_zones(
+    ctx: AppCtx,
+    _: (),
+) -> Result<Arc<Vec<AvailabilityZone>>, RpcError> {
+    ctx.state
+        .sources
+        .availability_zones
+        .get()
+        .await
+        .map_err(error::source)
+}
+
+async fn get_limits(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<ComputeLimits, RpcError> {
+    let project = input.and_then(|f| f.project_id);
+    ctx.state
+        .openstack
+        .compute_limits(project.as_deref())
+        .await
+        .map_err(error::upstream)
+}
+
+/// Input of `compute.instances.create`.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateInstanceInput {
+    /// The project that will own the instance.
+    pub project_id: String,
+    /// Its name.
+    pub name: String,
+    /// The flavor (size) id.
+    pub flavor_id: String,
+    /// The image to boot from.
+    pub image_id: String,
+    /// The network to attach, if any.
+    #[serde(default)]
+    #[specta(optional)]
+    pub network_id: Option<String>,
+    /// The keypair to inject, if any.
+    #[serde(default)]
+    #[specta(optional)]
+    pub key_name: Option<String>,
+}
+
+async fn create_instance(ctx: AppCtx, input: CreateInstanceInput) -> Result<Instance, RpcError> {
+    if input.name.trim().is_empty() {
+        return Err(RpcError::bad_request(
+            "Invalid input at \"name\": must not be empty",
+        ));
+    }
+    let request = CreateInstance {
+        name: input.name,
+        flavor_id: input.flavor_id,
+        image_id: input.image_id,
+        network_id: input.network_id,
+        key_name: input.key_name,
+    };
+    let created = ctx
+        .state
+        .openstack
+        .create_instance(&input.project_id, request)
+        .await
+        .map_err(error::upstream)?;
+    announce(
+        &ctx,
+        &ctx.state.sources.instances,
+        Compute,
+        Some(&input.project_id),
+    )
+    .await;
+    Ok(created)
+}
+
+/// The project of an instance, for scoping the notice (from the list, else upstream).
+async fn project_of(ctx: &AppCtx, id: &str) -> Result<String, RpcError> {
+    if let Ok(found) = find(&ctx.state.sources.instances, "Instance", id, |i| &i.id).await {
+        return Ok(found.project_id);
+    }
+    Ok(ctx
+        .state
+        .openstack
+        .get_instance(id)
+        .await
+        .map_err(error::upstream)?
+        .project_id)
+}
+
+/// Runs an action on an existing instance, then announces the change in its project.
+async fn act(
+    ctx: &AppCtx,
+    id: &str,
+    action: impl AsyncFnOnce(&Client, &str) -> Result<(), tidings_openstack::Error>,
+) -> Result<(), RpcError> {
+    let project = project_of(ctx, id).await?;
+    action(&ctx.state.openstack, id)
+        .await
+        .map_err(error::upstream)?;
+    announce(ctx, &ctx.state.sources.instances, Compute, Some(&project)).await;
+    Ok(())
+}
+
+async fn delete_instance(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
+    act(&ctx, &input.id, async |os, id| os.delete_instance(id).await).await
+}
+
+async fn start_instance(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
+    act(&ctx, &input.id, async |os, id| os.start_instance(id).await).await
+}
+
+async fn stop_instance(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
+    act(&ctx, &input.id, async |os, id| os.stop_instance(id).await).await
+}
+
+/// Input of `compute.instances.reboot`.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct RebootInput {
+    /// The instance.
+    pub id: String,
+    /// A hard reboot (power cycle) instead of a soft one.
+    #[serde(default)]
+    #[specta(optional)]
+    pub hard: Option<bool>,
+}
+
+async fn reboot_instance(ctx: AppCtx, input: RebootInput) -> Result<(), RpcError> {
+    let hard = input.hard.unwrap_or(false);
+    act(&ctx, &input.id, async |os, id| {
+        os.reboot_instance(id, hard).await
+    })
+    .await
+}

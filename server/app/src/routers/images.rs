@@ -1,0 +1,96 @@
+//! Images: what instances boot from.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tidings_openstack::CreateImage;
+use tidings_openstack::model::Image;
+use tidings_rpc::{Registry, RpcError};
+
+use super::{AppCtx, ById, ProjectFilter, announce, find, list};
+use crate::error;
+use crate::state::AppState;
+use crate::updates::UpdateType::Images;
+
+pub(super) fn mount(r: &mut Registry<AppState>) {
+    r.query("images.getAll", get_all)
+        .invalidated_by_types([Images.as_str()]);
+    r.query("images.getById", get_by_id)
+        .invalidated_by_types([Images.as_str()]);
+    r.mutation("images.create", create);
+    r.mutation("images.delete", delete);
+}
+
+async fn get_all(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<Arc<Vec<Image>>, RpcError> {
+    list(&ctx.state.sources.images, input).await
+}
+
+async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Image, RpcError> {
+    find(&ctx.state.sources.images, "Image", &input.id, |i| &i.id).await
+}
+
+/// Input of `images.create`: registers an image record (its data is uploaded separately).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateImageInput {
+    /// The project that will own the image; the service project when absent.
+    #[serde(default)]
+    #[specta(optional)]
+    pub project_id: Option<String>,
+    /// Its name.
+    pub name: String,
+    /// Disk format (`qcow2`, `raw`, …).
+    pub disk_format: String,
+    /// Container format (`bare`, …).
+    pub container_format: String,
+    /// `private`, `shared`, `community` or `public`.
+    #[serde(default)]
+    #[specta(optional)]
+    pub visibility: Option<String>,
+}
+
+async fn create(ctx: AppCtx, input: CreateImageInput) -> Result<Image, RpcError> {
+    let request = CreateImage {
+        name: input.name,
+        disk_format: input.disk_format,
+        container_format: input.container_format,
+        visibility: input.visibility,
+        min_disk_gb: None,
+        min_ram_mb: None,
+        tags: Vec::new(),
+    };
+    let os = &ctx.state.openstack;
+    let created = os
+        .create_image(input.project_id.as_deref(), request)
+        .await
+        .map_err(error::upstream)?;
+    announce(
+        &ctx,
+        &ctx.state.sources.images,
+        Images,
+        created.owner.as_deref(),
+    )
+    .await;
+    Ok(created)
+}
+
+async fn delete(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
+    let owner = match find(&ctx.state.sources.images, "Image", &input.id, |i| &i.id).await {
+        Ok(image) => image.owner,
+        Err(_) => {
+            ctx.state
+                .openstack
+                .get_image(&input.id)
+                .await
+                .map_err(error::upstream)?
+                .owner
+        }
+    };
+    ctx.state
+        .openstack
+        .delete_image(&input.id)
+        .await
+        .map_err(error::upstream)?;
+    announce(&ctx, &ctx.state.sources.images, Images, owner.as_deref()).await;
+    Ok(())
+}

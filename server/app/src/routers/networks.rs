@@ -1,0 +1,125 @@
+//! Networks: Neutron networks, subnets, ports, routers, floating IPs and security groups.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tidings_openstack::model::{FloatingIp, Network, Port, Router, SecurityGroup, Subnet};
+use tidings_rpc::{Registry, RpcError};
+
+use super::{AppCtx, ById, ProjectFilter, announce, find, list};
+use crate::error;
+use crate::state::AppState;
+use crate::updates::UpdateType::Networks;
+
+pub(super) fn mount(r: &mut Registry<AppState>) {
+    let networks = [Networks.as_str()];
+    r.query("networks.getAll", get_all)
+        .invalidated_by_types(networks);
+    r.query("networks.getById", get_by_id)
+        .invalidated_by_types(networks);
+    r.query("networks.subnets.getAll", get_subnets)
+        .invalidated_by_types(networks);
+    r.query("networks.ports.getAll", get_ports)
+        .invalidated_by_types(networks);
+    r.query("networks.routers.getAll", get_routers)
+        .invalidated_by_types(networks);
+    r.query("networks.floatingIps.getAll", get_floating_ips)
+        .invalidated_by_types(networks);
+    r.query("networks.securityGroups.getAll", get_security_groups)
+        .invalidated_by_types(networks);
+    r.mutation("networks.create", create);
+    r.mutation("networks.delete", delete);
+}
+
+async fn get_all(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<Arc<Vec<Network>>, RpcError> {
+    list(&ctx.state.sources.networks, input).await
+}
+
+async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Network, RpcError> {
+    find(&ctx.state.sources.networks, "Network", &input.id, |n| &n.id).await
+}
+
+async fn get_subnets(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Arc<Vec<Subnet>>, RpcError> {
+    list(&ctx.state.sources.subnets, input).await
+}
+
+async fn get_ports(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<Arc<Vec<Port>>, RpcError> {
+    list(&ctx.state.sources.ports, input).await
+}
+
+async fn get_routers(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Arc<Vec<Router>>, RpcError> {
+    list(&ctx.state.sources.routers, input).await
+}
+
+async fn get_floating_ips(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Arc<Vec<FloatingIp>>, RpcError> {
+    list(&ctx.state.sources.floating_ips, input).await
+}
+
+async fn get_security_groups(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Arc<Vec<SecurityGroup>>, RpcError> {
+    list(&ctx.state.sources.security_groups, input).await
+}
+
+/// Input of `networks.create`.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateNetworkInput {
+    /// The project that will own the network.
+    pub project_id: String,
+    /// Its name.
+    pub name: String,
+}
+
+async fn create(ctx: AppCtx, input: CreateNetworkInput) -> Result<Network, RpcError> {
+    let os = &ctx.state.openstack;
+    let created = os
+        .create_network(&input.project_id, &input.name)
+        .await
+        .map_err(error::upstream)?;
+    announce(
+        &ctx,
+        &ctx.state.sources.networks,
+        Networks,
+        Some(&input.project_id),
+    )
+    .await;
+    Ok(created)
+}
+
+async fn delete(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
+    let project = match find(&ctx.state.sources.networks, "Network", &input.id, |n| &n.id).await {
+        Ok(network) => network.project_id,
+        Err(_) => {
+            ctx.state
+                .openstack
+                .get_network(&input.id)
+                .await
+                .map_err(error::upstream)?
+                .project_id
+        }
+    };
+    ctx.state
+        .openstack
+        .delete_network(&input.id)
+        .await
+        .map_err(error::upstream)?;
+    announce(
+        &ctx,
+        &ctx.state.sources.networks,
+        Networks,
+        project.as_deref(),
+    )
+    .await;
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! Progress: operations under way (instance builds, volume and image transitions), for
+//! progress bars.
+
+use std::sync::Arc;
+
+use tidings_rpc::{Registry, RpcError};
+
+use super::{AppCtx, ProjectFilter, list};
+use crate::sources::Operation;
+use crate::state::AppState;
+use crate::updates::UpdateType::Progress;
+
+pub(super) fn mount(r: &mut Registry<AppState>) {
+    r.query("progress.getActive", get_active)
+        .invalidated_by_types([Progress.as_str()]);
+}
+
+async fn get_active(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Arc<Vec<Operation>>, RpcError> {
+    list(&ctx.state.sources.operations, input).await
+}

@@ -1,0 +1,60 @@
+//! Projects: the tenants of the cloud, and their quotas.
+
+use serde::{Deserialize, Serialize};
+use tidings_openstack::model::{ComputeLimits, Project, VolumeQuota};
+use tidings_rpc::{Registry, RpcError};
+
+use super::{AppCtx, ById, find};
+use crate::error;
+use crate::state::AppState;
+use crate::updates::UpdateType::{Compute, Projects, Volumes};
+
+pub(super) fn mount(r: &mut Registry<AppState>) {
+    r.query("projects.getAll", get_all)
+        .invalidated_by_types([Projects.as_str()]);
+    r.query("projects.getById", get_by_id)
+        .invalidated_by_types([Projects.as_str()]);
+    r.query("projects.getQuotas", get_quotas)
+        .invalidated_by_types([Compute.as_str(), Volumes.as_str()]);
+}
+
+async fn get_all(ctx: AppCtx, _: ()) -> Result<std::sync::Arc<Vec<Project>>, RpcError> {
+    ctx.state
+        .sources
+        .projects
+        .get()
+        .await
+        .map_err(error::source)
+}
+
+async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Project, RpcError> {
+    find(&ctx.state.sources.projects, "Project", &input.id, |p| &p.id).await
+}
+
+/// Input of `projects.getQuotas`.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotasInput {
+    /// The project.
+    pub project_id: String,
+}
+
+/// A project's limits and usage across services.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectQuotas {
+    /// Nova limits and usage.
+    pub compute: ComputeLimits,
+    /// Cinder quotas and usage.
+    pub volume: VolumeQuota,
+}
+
+async fn get_quotas(ctx: AppCtx, input: QuotasInput) -> Result<ProjectQuotas, RpcError> {
+    let os = &ctx.state.openstack;
+    let (compute, volume) = tokio::try_join!(
+        os.compute_limits(Some(&input.project_id)),
+        os.volume_quota(&input.project_id)
+    )
+    .map_err(error::upstream)?;
+    Ok(ProjectQuotas { compute, volume })
+}

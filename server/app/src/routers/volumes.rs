@@ -1,0 +1,179 @@
+//! Volumes: block storage, its snapshots, backups and types, and attaching volumes to
+//! instances.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tidings_openstack::CreateVolume;
+use tidings_openstack::model::{Volume, VolumeBackup, VolumeSnapshot, VolumeType};
+use tidings_rpc::{Registry, RpcError};
+
+use super::{AppCtx, ById, ProjectFilter, announce, find, list};
+use crate::error;
+use crate::state::AppState;
+use crate::updates::UpdateType::{Compute, Volumes};
+
+pub(super) fn mount(r: &mut Registry<AppState>) {
+    let volumes = [Volumes.as_str()];
+    r.query("volumes.getAll", get_all)
+        .invalidated_by_types(volumes);
+    r.query("volumes.getById", get_by_id)
+        .invalidated_by_types(volumes);
+    r.query("volumes.snapshots.getAll", get_snapshots)
+        .invalidated_by_types(volumes);
+    r.query("volumes.backups.getAll", get_backups)
+        .invalidated_by_types(volumes);
+    r.query("volumes.types.getAll", get_types)
+        .invalidated_by_types(volumes);
+    r.mutation("volumes.create", create);
+    r.mutation("volumes.delete", delete);
+    r.mutation("volumes.attach", attach);
+    r.mutation("volumes.detach", detach);
+}
+
+async fn get_all(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<Arc<Vec<Volume>>, RpcError> {
+    list(&ctx.state.sources.volumes, input).await
+}
+
+async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Volume, RpcError> {
+    find(&ctx.state.sources.volumes, "Volume", &input.id, |v| &v.id).await
+}
+
+async fn get_snapshots(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Arc<Vec<VolumeSnapshot>>, RpcError> {
+    list(&ctx.state.sources.snapshots, input).await
+}
+
+async fn get_backups(ctx: AppCtx, _: ()) -> Result<Arc<Vec<VolumeBackup>>, RpcError> {
+    ctx.state.sources.backups.get().await.map_err(error::source)
+}
+
+async fn get_types(ctx: AppCtx, _: ()) -> Result<Arc<Vec<VolumeType>>, RpcError> {
+    ctx.state
+        .sources
+        .volume_types
+        .get()
+        .await
+        .map_err(error::source)
+}
+
+/// Input of `volumes.create`.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateVolumeInput {
+    /// The project that will own the volume.
+    pub project_id: String,
+    /// Its name.
+    pub name: String,
+    /// Size in GiB (at least 1).
+    pub size_gb: u32,
+    /// A description.
+    #[serde(default)]
+    #[specta(optional)]
+    pub description: Option<String>,
+    /// The volume type's name.
+    #[serde(default)]
+    #[specta(optional)]
+    pub volume_type: Option<String>,
+}
+
+async fn create(ctx: AppCtx, input: CreateVolumeInput) -> Result<Volume, RpcError> {
+    if input.size_gb == 0 {
+        return Err(RpcError::bad_request(
+            "Invalid input at \"sizeGb\": must be at least 1",
+        ));
+    }
+    let request = CreateVolume {
+        name: input.name,
+        size_gb: input.size_gb,
+        description: input.description,
+        volume_type: input.volume_type,
+    };
+    let created = ctx
+        .state
+        .openstack
+        .create_volume(&input.project_id, request)
+        .await
+        .map_err(error::upstream)?;
+    announce(
+        &ctx,
+        &ctx.state.sources.volumes,
+        Volumes,
+        Some(&input.project_id),
+    )
+    .await;
+    Ok(created)
+}
+
+/// The project of a volume, for scoping the notice.
+async fn project_of(ctx: &AppCtx, id: &str) -> Result<Option<String>, RpcError> {
+    if let Ok(found) = find(&ctx.state.sources.volumes, "Volume", id, |v| &v.id).await {
+        return Ok(found.project_id);
+    }
+    Ok(ctx
+        .state
+        .openstack
+        .get_volume(id)
+        .await
+        .map_err(error::upstream)?
+        .project_id)
+}
+
+async fn delete(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
+    let project = project_of(&ctx, &input.id).await?;
+    ctx.state
+        .openstack
+        .delete_volume(&input.id)
+        .await
+        .map_err(error::upstream)?;
+    announce(
+        &ctx,
+        &ctx.state.sources.volumes,
+        Volumes,
+        project.as_deref(),
+    )
+    .await;
+    Ok(())
+}
+
+/// Input of `volumes.attach` and `volumes.detach`.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentInput {
+    /// The volume.
+    pub volume_id: String,
+    /// The instance.
+    pub instance_id: String,
+}
+
+async fn attach(ctx: AppCtx, input: AttachmentInput) -> Result<(), RpcError> {
+    let project = project_of(&ctx, &input.volume_id).await?;
+    ctx.state
+        .openstack
+        .attach_volume(&input.instance_id, &input.volume_id)
+        .await
+        .map_err(error::upstream)?;
+    announce_attachment(&ctx, project.as_deref()).await;
+    Ok(())
+}
+
+async fn detach(ctx: AppCtx, input: AttachmentInput) -> Result<(), RpcError> {
+    let project = project_of(&ctx, &input.volume_id).await?;
+    ctx.state
+        .openstack
+        .detach_volume(&input.instance_id, &input.volume_id)
+        .await
+        .map_err(error::upstream)?;
+    announce_attachment(&ctx, project.as_deref()).await;
+    Ok(())
+}
+
+/// An attachment changes both the volume and the instance.
+async fn announce_attachment(ctx: &AppCtx, project: Option<&str>) {
+    tokio::join!(
+        announce(ctx, &ctx.state.sources.volumes, Volumes, project),
+        announce(ctx, &ctx.state.sources.instances, Compute, project),
+    );
+}

@@ -1,0 +1,319 @@
+//! One polled upstream source: what to fetch, the last good value, its health, and the single
+//! poll in flight that the loop, readers and routers share.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::digest::{self, ScopeDigests};
+use super::{Poller, TickOutcome};
+use crate::updates::{UpdateService, UpdateType};
+
+/// Why a fetch failed; any error type converts into it with `?` or `.into()`.
+pub type FetchError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Fetches the whole current answer of a source from upstream.
+pub type FetchFn<T> = Arc<dyn Fn() -> BoxFuture<'static, Result<Vec<T>, FetchError>> + Send + Sync>;
+
+/// What to poll, how often, and how its items map to update notices.
+pub struct SourceSpec<T> {
+    /// A short stable name, used in logs and health reports (`"volumes"`).
+    pub name: &'static str,
+    /// The update type announced when the answer changes.
+    pub update_type: UpdateType,
+    /// Time between polls while the source is up.
+    pub interval: Duration,
+    /// Fetches the answer.
+    pub fetch: FetchFn<T>,
+    /// The project an item belongs to (its notice scope); `None` for global items.
+    pub scope_of: fn(&T) -> Option<&str>,
+}
+
+impl<T> SourceSpec<T> {
+    /// The poll interval unless told otherwise.
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
+
+    /// A spec polled every [`Self::DEFAULT_INTERVAL`], from any async fetch function.
+    pub fn new<F, Fut, E>(
+        name: &'static str,
+        update_type: UpdateType,
+        scope_of: fn(&T) -> Option<&str>,
+        fetch: F,
+    ) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<T>, E>> + Send + 'static,
+        E: Into<FetchError>,
+    {
+        let fetch: FetchFn<T> = Arc::new(move || fetch().map(|r| r.map_err(Into::into)).boxed());
+        let interval = Self::DEFAULT_INTERVAL;
+        Self {
+            name,
+            update_type,
+            interval,
+            fetch,
+            scope_of,
+        }
+    }
+
+    /// The same spec, polled every `interval`.
+    pub fn with_interval(self, interval: Duration) -> Self {
+        Self { interval, ..self }
+    }
+}
+
+/// A source has no value to serve: it has never answered, and the poll just made failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("upstream source {name} is unavailable: {message}")]
+pub struct SourceError {
+    /// The source's name.
+    pub name: &'static str,
+    /// What went wrong, for logs.
+    pub message: Arc<str>,
+}
+
+/// How a source is doing, for readiness checks and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceHealth {
+    /// It has answered at least once and its latest poll succeeded.
+    pub up: bool,
+    /// Polls failed in a row since the last success.
+    pub consecutive_failures: u32,
+    /// When the latest successful poll finished.
+    pub last_success: Option<Instant>,
+    /// The latest failure's message; kept after recovery, for diagnosis.
+    pub last_error: Option<String>,
+}
+
+/// A reader's handle on a source. Cheap to clone.
+pub struct SourceHandle<T> {
+    source: Arc<Source<T>>,
+}
+
+impl<T> Clone for SourceHandle<T> {
+    fn clone(&self) -> Self {
+        Self {
+            source: Arc::clone(&self.source),
+        }
+    }
+}
+
+/// The result of one poll: its outcome, and the value to serve or why there is none.
+type Polled<T> = (TickOutcome, Result<Arc<Vec<T>>, SourceError>);
+
+/// A poll in flight, awaited by everyone who asked for it.
+type SharedPoll<T> = Shared<BoxFuture<'static, Polled<T>>>;
+
+/// A source and its state.
+struct Source<T> {
+    /// What to poll.
+    spec: SourceSpec<T>,
+    /// Where changes are announced.
+    updates: UpdateService,
+    /// The last good value and the health counters.
+    state: Mutex<State<T>>,
+    /// The poll in progress, if any (single flight).
+    in_flight: Mutex<Option<SharedPoll<T>>>,
+}
+
+/// What a source remembers between polls.
+struct State<T> {
+    /// The last good answer.
+    value: Option<Arc<Vec<T>>>,
+    /// The per-scope digests of `value`.
+    digests: ScopeDigests,
+    /// Polls failed in a row.
+    failures: u32,
+    /// When the latest successful poll finished.
+    last_success: Option<Instant>,
+    /// The latest failure's message.
+    last_error: Option<String>,
+}
+
+impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
+    /// A source with no value yet, announcing its changes on `updates`.
+    pub(super) fn new(spec: SourceSpec<T>, updates: UpdateService) -> Self {
+        let state = State {
+            value: None,
+            digests: ScopeDigests::new(),
+            failures: 0,
+            last_success: None,
+            last_error: None,
+        };
+        let source = Source {
+            spec,
+            updates,
+            state: Mutex::new(state),
+            in_flight: Mutex::new(None),
+        };
+        Self {
+            source: Arc::new(source),
+        }
+    }
+
+    /// The source's name.
+    pub fn name(&self) -> &'static str {
+        self.source.spec.name
+    }
+
+    /// The last good value, without polling.
+    pub fn current(&self) -> Option<Arc<Vec<T>>> {
+        lock(&self.source.state).value.clone()
+    }
+
+    /// The last good value; when there is none yet, polls (sharing any poll in progress) and
+    /// returns its answer or its error.
+    pub async fn get(&self) -> Result<Arc<Vec<T>>, SourceError> {
+        if let Some(value) = self.current() {
+            return Ok(value);
+        }
+        let (_, polled) = self.poll().await;
+        polled.or_else(|error| self.current().ok_or(error))
+    }
+
+    /// Polls now (sharing any poll in progress); routers call it right after a mutation so
+    /// the next query sees the change.
+    pub async fn refresh(&self) -> TickOutcome {
+        self.poll().await.0
+    }
+
+    /// How the source is doing.
+    pub fn health(&self) -> SourceHealth {
+        let state = lock(&self.source.state);
+        SourceHealth {
+            up: state.last_success.is_some() && state.failures == 0,
+            consecutive_failures: state.failures,
+            last_success: state.last_success,
+            last_error: state.last_error.clone(),
+        }
+    }
+
+    /// The poll in progress, or a new one. The poll runs as its own task, so a caller that
+    /// gives up waiting never leaves it half done.
+    fn poll(&self) -> SharedPoll<T> {
+        let mut in_flight = lock(&self.source.in_flight);
+        if let Some(poll) = in_flight.as_ref() {
+            return poll.clone();
+        }
+        let source = Arc::clone(&self.source);
+        let task = tokio::spawn(Arc::clone(&source).poll_once());
+        let poll = async move {
+            match task.await {
+                Ok(polled) => polled,
+                Err(aborted) => source.failed(&aborted),
+            }
+        };
+        let poll = poll.boxed().shared();
+        *in_flight = Some(poll.clone());
+        poll
+    }
+}
+
+impl<T: Serialize + Send + Sync + 'static> Poller for SourceHandle<T> {
+    fn name(&self) -> &'static str {
+        self.source.spec.name
+    }
+
+    fn interval(&self) -> Duration {
+        self.source.spec.interval
+    }
+
+    fn tick(&self) -> BoxFuture<'static, TickOutcome> {
+        self.poll().map(|(outcome, _)| outcome).boxed()
+    }
+}
+
+impl<T: Serialize + Send + Sync + 'static> Source<T> {
+    /// One poll: fetch, then record the answer or the failure.
+    async fn poll_once(self: Arc<Self>) -> Polled<T> {
+        let _done = ClearInFlight(&self.in_flight);
+        let fetch = AssertUnwindSafe(async { (self.spec.fetch)().await }).catch_unwind();
+        match fetch.await {
+            Ok(Ok(items)) => match digest::scope_digests(&items, self.spec.scope_of) {
+                Ok(digests) => self.succeeded(items, digests),
+                Err(error) => self.failed(&error),
+            },
+            Ok(Err(error)) => self.failed(&error),
+            Err(_panic) => self.failed(&"the fetch panicked"),
+        }
+    }
+
+    /// Stores a changed answer and announces each changed scope. The first answer is stored
+    /// silently: nobody can hold stale data yet.
+    fn succeeded(&self, items: Vec<T>, digests: ScopeDigests) -> Polled<T> {
+        let source = self.spec.name;
+        let mut state = lock(&self.state);
+        let failures = std::mem::take(&mut state.failures);
+        state.last_success = Some(Instant::now());
+        let changed = match &state.value {
+            Some(_) => digest::changed_scopes(&state.digests, &digests),
+            None => Vec::new(),
+        };
+        let (outcome, value) = match &state.value {
+            Some(value) if changed.is_empty() => (TickOutcome::Unchanged, Arc::clone(value)),
+            previous => {
+                let outcome = match previous {
+                    None => TickOutcome::First,
+                    Some(_) => TickOutcome::Changed {
+                        scopes: changed.len(),
+                    },
+                };
+                let value = Arc::new(items);
+                state.value = Some(Arc::clone(&value));
+                state.digests = digests;
+                (outcome, value)
+            }
+        };
+        drop(state);
+        if failures > 0 {
+            tracing::info!(source, failures, "upstream source recovered");
+        }
+        if !changed.is_empty() {
+            tracing::debug!(source, scopes = changed.len(), "upstream source changed");
+        }
+        for scope in &changed {
+            self.updates.notify(self.spec.update_type, scope.as_deref());
+        }
+        (outcome, Ok(value))
+    }
+
+    /// Counts a failure, keeps the last good value, and logs only the transition to down.
+    fn failed(&self, error: &dyn fmt::Display) -> Polled<T> {
+        let source = self.spec.name;
+        let message = error.to_string();
+        let mut state = lock(&self.state);
+        state.failures = state.failures.saturating_add(1);
+        let consecutive = state.failures;
+        state.last_error = Some(message.clone());
+        drop(state);
+        if consecutive == 1 {
+            tracing::warn!(source, error = %message, "upstream source down");
+        }
+        let error = SourceError {
+            name: source,
+            message: message.into(),
+        };
+        (TickOutcome::Failed { consecutive }, Err(error))
+    }
+}
+
+/// Empties the in-flight slot when a poll ends, even by panic, so the next caller starts anew.
+struct ClearInFlight<'a, P>(&'a Mutex<Option<P>>);
+
+impl<P> Drop for ClearInFlight<'_, P> {
+    fn drop(&mut self) {
+        *lock(self.0) = None;
+    }
+}
+
+/// Locks `mutex`, ignoring poisoning: every critical section leaves its data consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -52,7 +52,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
  * Rejects (with the captured output) if it exits, fails to spawn, or is not ready in time.
  */
 export async function startServer({ bin = binaryPath(), args = serveArgs() } = {}) {
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { NO_COLOR: '1', ...process.env } });
   running.add(child);
   const lines = [];
   const exited = new Promise((resolve) => {

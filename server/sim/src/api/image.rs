@@ -163,10 +163,13 @@ async fn create_image(
     let id = image::create_image(&mut world, spec).map_err(|e| error(e, ""))?;
     let image = find(&world.images, &id).ok_or_else(|| error(ImageError::NotFound, &id))?;
     let location = format!("/v2/images/{id}");
+    let mut body = image.body.clone();
+    // Glance's create answer (unlike show and list) also lists the image's locations.
+    body.insert("locations".into(), json!([]));
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(Value::Object(image.body.clone())),
+        Json(Value::Object(body)),
     )
         .into_response())
 }

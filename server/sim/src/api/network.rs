@@ -107,6 +107,13 @@ async fn list_networks(
     )
 }
 
+/// A single network as served: Neutron's show and create answers also carry `tags`.
+fn single(network: &Record) -> Value {
+    let mut body = network.body.clone();
+    body.entry("tags").or_insert_with(|| json!([]));
+    json!({ "network": body })
+}
+
 fn visible<'a>(world: &'a World, caller: &Scoped, id: &str) -> Result<&'a Record, ApiError> {
     network::network(world, id)
         .filter(|n| caller.admin || n.project_id == caller.project_id || public_network(n))
@@ -162,8 +169,8 @@ async fn create_network(
             }
         }
     }
-    let body = visible(&world, &caller, &id)?.body.clone();
-    Ok((StatusCode::CREATED, Json(json!({ "network": body }))).into_response())
+    let body = single(visible(&world, &caller, &id)?);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 /// `DELETE /v2.0/networks/{id}`: refused while instances have ports on it.

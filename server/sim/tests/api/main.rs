@@ -1,0 +1,8 @@
+//! The simulator over real HTTP: identity, response shapes against the published samples,
+//! resource lifecycles, faults and stats.
+
+mod faults;
+mod helpers;
+mod identity;
+mod lifecycle;
+mod shapes;

@@ -15,7 +15,8 @@ pub struct SimConfig {
     /// Lifetime of issued tokens (Keystone's default is one hour).
     pub token_ttl: Duration,
     /// Extra instances with long names and metadata, spread over the projects, for benchmarks
-    /// that need a large list answer (about 2 KB each in the detailed list).
+    /// that need a large list answer: about 2.3 KB each in the detailed list, so 4500 of them
+    /// (with `max_page` raised to match) make a ~10 MB `servers/detail?all_tenants=1` answer.
     pub extra_instances: usize,
     /// Most items Nova returns in one list page (Nova's `max_limit`); longer lists carry a
     /// `servers_links` "next" link.

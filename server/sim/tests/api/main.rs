@@ -1,6 +1,7 @@
 //! The simulator over real HTTP: identity, response shapes against the published samples,
 //! resource lifecycles, faults and stats.
 
+mod bulk;
 mod faults;
 mod helpers;
 mod identity;

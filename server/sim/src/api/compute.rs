@@ -2,6 +2,8 @@
 //! servers and their actions, flavors, keypairs, limits, availability zones, server groups and
 //! volume attachments. Bodies are the 2.1 shapes.
 
+mod attachments;
+
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::from_fn;
@@ -12,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::{ApiError, Base, Microversions, Params, Scoped, flag, limit, negotiate, page};
 use crate::model::compute::{self, Action, ActionError, ServerSpec};
-use crate::model::volume::{self, VolumeError};
+use crate::model::volume;
 use crate::model::{Record, World, find};
 use crate::sim::Sim;
 
@@ -41,14 +43,7 @@ pub(crate) fn mount() -> Router<Sim> {
             "/compute/v2.1/servers/{server_id}/action",
             post(server_action),
         )
-        .route(
-            "/compute/v2.1/servers/{server_id}/os-volume_attachments",
-            get(list_attachments).post(attach_volume),
-        )
-        .route(
-            "/compute/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}",
-            get(show_attachment).delete(detach_volume),
-        )
+        .merge(attachments::mount())
         .route("/compute/v2.1/flavors/detail", get(list_flavors))
         .route("/compute/v2.1/os-keypairs", get(list_keypairs))
         .route("/compute/v2.1/limits", get(show_limits))
@@ -375,110 +370,6 @@ async fn server_action(
     let mut world = sim.world();
     owned(&world, &caller, &server_id)?;
     run_action(&mut world, &server_id, action)?;
-    Ok(StatusCode::ACCEPTED)
-}
-
-fn attachment_json(world: &World, server_id: &str, volume: &Record) -> Value {
-    let mut body = world.templates.volume_attachment.clone();
-    body.insert("device".into(), json!(volume::device_on(volume, server_id)));
-    body.insert("id".into(), json!(volume.id));
-    body.insert("serverId".into(), json!(server_id));
-    body.insert("volumeId".into(), json!(volume.id));
-    Value::Object(body)
-}
-
-/// `GET /servers/{id}/os-volume_attachments`.
-async fn list_attachments(
-    State(sim): State<Sim>,
-    caller: Scoped,
-    Path(server_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let world = sim.world();
-    owned(&world, &caller, &server_id)?;
-    let items: Vec<Value> = world
-        .volumes
-        .iter()
-        .filter(|v| volume::attached_to(v, &server_id))
-        .map(|v| attachment_json(&world, &server_id, v))
-        .collect();
-    Ok(Json(json!({ "volumeAttachments": items })))
-}
-
-/// `GET /servers/{id}/os-volume_attachments/{volume_id}`.
-async fn show_attachment(
-    State(sim): State<Sim>,
-    caller: Scoped,
-    Path((server_id, volume_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let world = sim.world();
-    owned(&world, &caller, &server_id)?;
-    let volume = find(&world.volumes, &volume_id)
-        .filter(|v| volume::attached_to(v, &server_id))
-        .ok_or_else(|| {
-            ApiError::nova(
-                StatusCode::NOT_FOUND,
-                format!("volume_id not found: {volume_id}"),
-            )
-        })?;
-    Ok(Json(
-        json!({ "volumeAttachment": attachment_json(&world, &server_id, volume) }),
-    ))
-}
-
-/// `POST /servers/{id}/os-volume_attachments`: the volume goes attaching, then in-use.
-async fn attach_volume(
-    State(sim): State<Sim>,
-    caller: Scoped,
-    Path(server_id): Path<String>,
-    Json(request): Json<Value>,
-) -> Result<Json<Value>, ApiError> {
-    let volume_id = request["volumeAttachment"]["volumeId"]
-        .as_str()
-        .ok_or_else(|| {
-            ApiError::nova(
-                StatusCode::BAD_REQUEST,
-                "Invalid input for field/attribute volumeId.",
-            )
-        })?
-        .to_owned();
-    let mut world = sim.world();
-    let server = owned(&world, &caller, &server_id)?;
-    if !matches!(server.str("status"), "ACTIVE" | "SHUTOFF")
-        || !server.body["OS-EXT-STS:task_state"].is_null()
-    {
-        let message = format!(
-            "Cannot 'attach_volume' instance {server_id} while it is in vm_state {}",
-            server.str("OS-EXT-STS:vm_state")
-        );
-        return Err(ApiError::nova(StatusCode::CONFLICT, message));
-    }
-    let project = server.project_id.clone();
-    if find(&world.volumes, &volume_id).is_none_or(|v| v.project_id != project) {
-        return Err(not_found("Volume", &volume_id));
-    }
-    volume::attach(&mut world, &server_id, &volume_id).map_err(volume_error)?;
-    let volume = find(&world.volumes, &volume_id).ok_or_else(|| not_found("Volume", &volume_id))?;
-    Ok(Json(
-        json!({ "volumeAttachment": attachment_json(&world, &server_id, volume) }),
-    ))
-}
-
-fn volume_error(error: VolumeError) -> ApiError {
-    match error {
-        VolumeError::NotFound(message) => ApiError::nova(StatusCode::NOT_FOUND, message),
-        VolumeError::Invalid(message) => ApiError::nova(StatusCode::BAD_REQUEST, message),
-    }
-}
-
-/// `DELETE /servers/{id}/os-volume_attachments/{volume_id}`: detaching, then available.
-async fn detach_volume(
-    State(sim): State<Sim>,
-    caller: Scoped,
-    Path((server_id, volume_id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
-    let mut world = sim.world();
-    owned(&world, &caller, &server_id)?;
-    volume::detach(&mut world, &server_id, &volume_id).map_err(volume_error)?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -1,1 +1,6 @@
-//! tests
+//! Integration tests: a real Tidings server on port 0 over the real simulator.
+
+mod mutations;
+mod protocol;
+mod stream;
+mod worker;

@@ -127,7 +127,7 @@ pub enum LogFormat {
     Json,
 }
 
-/// Parses `500ms`, `2s`, `1m`, or a bare number of milliseconds.
+/// Parses `500ms`, `2s`, `1m`, `1h`, or a bare number of milliseconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -141,9 +141,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "" | "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
+        "h" => value * 3600.0,
         other => {
             return Err(format!(
-                "unknown duration unit {other:?} in {text:?} (use ms, s or m)"
+                "unknown duration unit {other:?} in {text:?} (use ms, s, m or h)"
             ));
         }
     };
@@ -160,7 +161,8 @@ mod tests {
         assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration("250").unwrap(), Duration::from_millis(250));
-        assert!(parse_duration("2h").is_err());
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert!(parse_duration("2d").is_err());
         assert!(parse_duration("x").is_err());
     }
 

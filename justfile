@@ -1,0 +1,41 @@
+# Tidings recipes. Run them through ./dev (which installs `just` with the npm packages), e.g.
+# `./dev demo`, `./dev test`; with `just` on your PATH, `just demo` works the same.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes.
+default:
+    @just --list
+
+# Start the demo: the BFF on http://127.0.0.1:8080 over the embedded simulated cloud.
+demo *ARGS:
+    cargo run -p tidings -- serve {{ARGS}}
+
+# Run the simulator alone on http://127.0.0.1:8081.
+sim *ARGS:
+    cargo run -p tidings -- sim {{ARGS}}
+
+# Run every test: lints, Rust unit and integration tests, and the @trpc/client conformance suite.
+test: lint test-rust test-conformance
+
+# Rust unit and integration tests (nextest when installed).
+test-rust:
+    if cargo nextest --version >/dev/null 2>&1; then \
+        cargo nextest run --workspace --no-fail-fast; \
+    else \
+        cargo test --workspace --no-fail-fast; \
+    fi
+
+# The real @trpc/client against a real server.
+test-conformance:
+    cargo build -p tidings
+    TIDINGS_BIN="$PWD/target/debug/tidings" npm test -w tests/conformance
+
+# Formatting and clippy, warnings as errors.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the Rust code.
+fmt:
+    cargo fmt --all

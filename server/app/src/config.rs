@@ -2,6 +2,7 @@
 //! over its variable).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -27,6 +28,20 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the OpenStack simulator alone.
     Sim(SimArgs),
+    /// Write the TypeScript bindings package (wire types, `AppRouter`, `UPDATE_QUERY_MAP`).
+    ExportBindings(ExportBindingsArgs),
+}
+
+/// Options of `tidings export-bindings`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportBindingsArgs {
+    /// Directory of the package.
+    #[arg(long, default_value = "bindings")]
+    pub out: PathBuf,
+    /// Write nothing; exit non-zero, naming the differences, when the files in `--out` are not
+    /// what the registry produces.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Options of `tidings serve`.

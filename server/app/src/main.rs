@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use tidings::config::{Cli, Command};
+use tidings::config::{Cli, Command, ExportBindingsArgs};
 use tidings::server::Tidings;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +36,37 @@ async fn main() -> anyhow::Result<()> {
             let token = shutdown_on_signal();
             tidings_sim::run(listener, config, async move { token.cancelled().await }).await?;
         }
+        Command::ExportBindings(args) => export_bindings(&args)?,
+    }
+    Ok(())
+}
+
+/// Writes (or with `--check`, compares) the TypeScript bindings generated from the registry.
+fn export_bindings(args: &ExportBindingsArgs) -> anyhow::Result<()> {
+    use tidings::updates::UpdateType;
+    use tidings_rpc::typescript::{Package, export};
+
+    let package = Package {
+        name: "@tidings/bindings".into(),
+        description: "Typed bindings of the Tidings server: wire types, AppRouter for \
+                      @trpc/client, UPDATE_QUERY_MAP."
+            .into(),
+        command: "tidings export-bindings".into(),
+    };
+    let update_types = UpdateType::ALL.map(UpdateType::as_str);
+    let bindings = export(&tidings::routers::registry(), &update_types, &package)?;
+    let dir = args.out.display();
+    if !args.check {
+        bindings
+            .write(&args.out)
+            .with_context(|| format!("writing {dir}"))?;
+        println!("wrote {} files to {dir}", bindings.files().len());
+    } else if let Err(drift) = bindings.check(&args.out) {
+        eprint!("{dir} differs from what the registry produces:\n{drift}");
+        eprintln!("regenerate with `just bindings` (tidings export-bindings --out {dir})");
+        std::process::exit(1);
+    } else {
+        println!("{dir} is up to date ({} files)", bindings.files().len());
     }
     Ok(())
 }

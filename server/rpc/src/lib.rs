@@ -5,6 +5,7 @@
 //! - [`procedure`]: the registry of typed procedures every transport serves.
 //! - [`trpc`]: tRPC v11 over HTTP (single, batch, JSONL stream) and SSE.
 //! - [`body`]: zero-copy response bodies made of shared chunks.
+//! - [`typescript`]: the TypeScript bindings (wire types, `AppRouter`, `UPDATE_QUERY_MAP`).
 
 pub mod error;
 pub mod event;
@@ -18,5 +19,6 @@ pub use procedure::{
 };
 pub mod body;
 pub mod trpc;
+pub mod typescript;
 
 pub use trpc::{SseConfig, Trpc, TrpcConfig};

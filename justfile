@@ -15,8 +15,9 @@ demo *ARGS:
 sim *ARGS:
     cargo run -p tidings -- sim {{ARGS}}
 
-# Run every test: lints, Rust unit and integration tests, and the @trpc/client conformance suite.
-test: lint test-rust test-conformance
+# Run every test: lints, Rust unit and integration tests, the @trpc/client conformance suite and
+# the TypeScript bindings.
+test: lint test-rust test-conformance test-bindings
 
 # Rust unit and integration tests (nextest when installed).
 test-rust:
@@ -30,6 +31,15 @@ test-rust:
 test-conformance:
     cargo build -p tidings
     TIDINGS_BIN="$PWD/target/debug/tidings" npm test -w tests/conformance
+
+# Regenerate the TypeScript bindings package (bindings/) from the server's procedure registry.
+bindings:
+    cargo run -p tidings -- export-bindings
+
+# The committed bindings are what the registry produces, and @trpc/client infers from them.
+test-bindings:
+    cargo run -p tidings -- export-bindings --check
+    npm test -w bindings
 
 # Formatting and clippy, warnings as errors.
 lint:

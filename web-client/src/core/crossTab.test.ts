@@ -1,0 +1,123 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { sharedAcrossTabs } from './crossTab';
+import { createUpdateHub } from './hub';
+import type { Notice } from './notice';
+import { updateStream } from './stream';
+import { FakeBrowser, FakeTrpc } from './testing';
+
+const LOCK = 'tidings-test';
+
+/** A tab: its own tRPC client, its hub over the shared source, and what it heard. */
+function openTab(browser: FakeBrowser | null) {
+  const trpc = new FakeTrpc();
+  const env = browser ? browser.tab() : null;
+  const hub = createUpdateHub(sharedAcrossTabs(updateStream(trpc), { name: LOCK, env }));
+  const heard: [Notice, string | undefined][] = [];
+  hub.subscribe((n, id) => heard.push([n, id]));
+  const release = hub.retain();
+  return { trpc, env, hub, heard, release };
+}
+
+const settle = () => vi.runAllTimersAsync();
+
+describe('sharedAcrossTabs', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('gives each tab its own stream without Web Locks or BroadcastChannel', async () => {
+    const a = openTab(null);
+    const b = openTab(null);
+    await settle();
+    expect(a.trpc.subscriptions).toHaveLength(1);
+    expect(b.trpc.subscriptions).toHaveLength(1);
+    expect(a.hub.getState().role).toBe('solo');
+  });
+
+  it('opens one stream for two tabs and relays notices and status to the follower', async () => {
+    const browser = new FakeBrowser();
+    const a = openTab(browser);
+    await settle();
+    const b = openTab(browser);
+    await settle();
+    expect(a.trpc.subscriptions).toHaveLength(1);
+    expect(b.trpc.subscriptions).toHaveLength(0);
+    expect(a.hub.getState().role).toBe('leader');
+    expect(b.hub.getState()).toMatchObject({ role: 'follower', status: 'connecting' });
+
+    a.trpc.last.connect();
+    a.trpc.last.emit({ type: 'volumes', scope: 'p1' }, '3');
+    await settle();
+    expect(a.heard).toEqual([[{ type: 'volumes', scope: 'p1' }, '3']]);
+    expect(b.heard).toEqual([[{ type: 'volumes', scope: 'p1' }, '3']]);
+    expect(b.hub.getState()).toMatchObject({ role: 'follower', status: 'open', lastEventId: '3' });
+  });
+
+  it('tells a late follower the leader status', async () => {
+    const browser = new FakeBrowser();
+    const a = openTab(browser);
+    await settle();
+    a.trpc.last.connect();
+    a.trpc.last.emit({ type: 'images' }, '9');
+    await settle();
+    const b = openTab(browser);
+    await settle();
+    expect(b.hub.getState()).toMatchObject({ status: 'open', lastEventId: '9', role: 'follower' });
+  });
+
+  it('hands the stream to a follower when the leader closes, resuming after the last id', async () => {
+    const browser = new FakeBrowser();
+    const a = openTab(browser);
+    await settle();
+    const b = openTab(browser);
+    const c = openTab(browser);
+    await settle();
+    a.trpc.last.connect();
+    a.trpc.last.emit({ type: 'compute' }, '21');
+    await settle();
+
+    a.release();
+    await settle();
+    expect(a.trpc.open).toHaveLength(0);
+    expect(b.trpc.subscriptions).toHaveLength(1);
+    expect(b.trpc.last.input).toEqual({ lastEventId: '21' });
+    expect(c.trpc.subscriptions).toHaveLength(0);
+    expect(b.hub.getState()).toMatchObject({ role: 'leader', status: 'reconnecting' });
+    expect(c.hub.getState()).toMatchObject({ role: 'follower', status: 'reconnecting' });
+
+    b.trpc.last.connect();
+    b.trpc.last.emit({ type: 'volumes' }, '22');
+    await settle();
+    expect(c.heard.at(-1)).toEqual([{ type: 'volumes' }, '22']);
+    expect(c.hub.getState()).toMatchObject({ status: 'open', lastEventId: '22' });
+  });
+
+  it('takes over when the leader tab dies without a word', async () => {
+    const browser = new FakeBrowser();
+    const a = openTab(browser);
+    await settle();
+    const b = openTab(browser);
+    await settle();
+    a.trpc.last.connect();
+    a.trpc.last.emit({ type: 'networks' }, '5');
+    await settle();
+    browser.kill(a.env!.id);
+    await settle();
+    expect(browser.holder(LOCK)).toBe(b.env!.id);
+    expect(b.trpc.subscriptions).toHaveLength(1);
+    expect(b.trpc.last.input).toEqual({ lastEventId: '5' });
+  });
+
+  it('withdraws a waiting follower that closes before it ever leads', async () => {
+    const browser = new FakeBrowser();
+    const a = openTab(browser);
+    await settle();
+    const b = openTab(browser);
+    await settle();
+    b.release();
+    await settle();
+    a.release();
+    await settle();
+    expect(b.trpc.subscriptions).toHaveLength(0);
+    expect(browser.holder(LOCK)).toBeUndefined();
+  });
+});

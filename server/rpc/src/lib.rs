@@ -4,6 +4,7 @@
 //! - [`event`]: subscription values, encoded once and shared across subscribers.
 //! - [`procedure`]: the registry of typed procedures every transport serves.
 //! - [`trpc`]: tRPC v11 over HTTP (single, batch, JSONL stream) and SSE.
+//! - [`jsonrpc`]: JSON-RPC 2.0 over HTTP and WebSocket (jsonrpsee), with an OpenRPC document.
 //! - [`body`]: zero-copy response bodies made of shared chunks.
 //! - [`typescript`]: the TypeScript bindings (wire types, `AppRouter`, `UPDATE_QUERY_MAP`).
 
@@ -18,7 +19,9 @@ pub use procedure::{
     Ctx, Encoded, EventStream, ProcedureKind, RawInput, Registry, RequestMeta, Transport,
 };
 pub mod body;
+pub mod jsonrpc;
 pub mod trpc;
 pub mod typescript;
 
 pub use trpc::{SseConfig, Trpc, TrpcConfig};
+pub use jsonrpc::{JsonRpcConfig, jsonrpc_router};

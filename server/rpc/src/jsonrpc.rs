@@ -1,0 +1,172 @@
+//! JSON-RPC 2.0 over HTTP POST and WebSocket on one path, served by jsonrpsee from the same
+//! [`Registry`] as tRPC.
+//!
+//! - Queries and mutations are methods named by their path (`volumes.create`); params are the
+//!   input: a by-name object is the input, a one-element array holds it, absent or empty
+//!   params mean no input.
+//! - A subscription `updates.subscribe` is unsubscribed with `updates.unsubscribe` and
+//!   notifies with `updates.notice` (the last path segment replaced); each notification's
+//!   `result` is `{"id": <tracking id>, "data": <notice>}`.
+//! - Errors: JSON-RPC's own codes for protocol faults (-32700, -32600, -32601, -32602 for input
+//!   that does not deserialize, -32603); application errors carry the error table's number
+//!   and `data: {code, httpStatus, path}` like tRPC.
+//! - `rpc.discover` returns an OpenRPC document generated from the registry.
+
+mod error;
+mod methods;
+mod names;
+mod notify;
+pub mod openrpc;
+mod params;
+pub mod schema;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use http::StatusCode;
+use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
+use jsonrpsee::server::{
+    BatchRequestConfig, Methods, Server, ServerConfig, ServerHandle, StopHandle,
+    TowerServiceBuilder, stop_channel,
+};
+use serde_json::value::RawValue;
+use tokio_util::sync::CancellationToken;
+use tower::Service;
+use tower::layer::util::{Identity, Stack};
+
+pub use names::MethodNames;
+
+use crate::procedure::{ProcedureKind, Registry, RequestMeta, Transport};
+use methods::Shared;
+use notify::RunNotificationsLayer;
+
+/// JSON-RPC transport options.
+#[derive(Debug, Clone)]
+pub struct JsonRpcConfig {
+    /// The path serving both HTTP POST and the WebSocket upgrade (`/rpc`).
+    pub path: String,
+    /// Largest accepted request (an HTTP body or a WebSocket message); larger ones get
+    /// HTTP 413 / error -32007.
+    pub max_request_body_bytes: u32,
+    /// Largest response; a larger result is replaced by error -32008.
+    pub max_response_body_bytes: u32,
+    /// Most HTTP requests in flight plus open WebSockets; beyond it, HTTP 429.
+    pub max_connections: u32,
+    /// Most subscriptions one WebSocket may hold; beyond it, error -32006.
+    pub max_subscriptions_per_connection: u32,
+    /// Most calls in one batch; a larger batch gets error -32010.
+    pub max_batch_size: u32,
+    /// `info.title` of the OpenRPC document.
+    pub title: String,
+    /// `info.version` of the OpenRPC document.
+    pub version: String,
+    /// Cancelled when the server shuts down: WebSockets close and subscriptions end.
+    pub shutdown: CancellationToken,
+}
+
+impl Default for JsonRpcConfig {
+    fn default() -> Self {
+        Self {
+            path: "/rpc".into(),
+            max_request_body_bytes: 1 << 20,
+            max_response_body_bytes: 10 << 20,
+            max_connections: 1024,
+            max_subscriptions_per_connection: 64,
+            max_batch_size: 64,
+            title: "JSON-RPC API".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+}
+
+/// What jsonrpsee's tower service is built from, per request.
+type ServiceBuilder = TowerServiceBuilder<Stack<RunNotificationsLayer, Identity>, Identity>;
+
+struct Endpoint {
+    builder: ServiceBuilder,
+    methods: Methods,
+    stop: StopHandle,
+    /// Kept so that the stop handle only fires on shutdown.
+    _server: ServerHandle,
+}
+
+/// The routes serving `registry` over JSON-RPC at `config.path`. Call it inside a Tokio
+/// runtime: a task waits for `config.shutdown` to stop open WebSockets.
+pub fn jsonrpc_router<S: Clone + Send + Sync + 'static>(
+    registry: Arc<Registry<S>>,
+    state: S,
+    config: JsonRpcConfig,
+) -> Router {
+    let discover = openrpc::document(&registry, &config.title, &config.version);
+    let discover: Arc<RawValue> = serde_json::value::to_raw_value(&discover)
+        .expect("an OpenRPC document is JSON")
+        .into();
+    let callable: Arc<HashSet<&'static str>> = Arc::new(
+        registry
+            .procedures()
+            .filter(|p| p.kind() != ProcedureKind::Subscription)
+            .map(|p| p.path())
+            .collect(),
+    );
+    let shared = Shared {
+        registry,
+        state,
+        shutdown: config.shutdown.clone(),
+    };
+    let methods: Methods = methods::module(shared, discover).into();
+    let (stop, server) = stop_channel();
+    let on_shutdown = server.clone();
+    let shutdown = config.shutdown.clone();
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        let _ = on_shutdown.stop();
+    });
+    let endpoint = Arc::new(Endpoint {
+        builder: service_builder(&config, callable),
+        methods,
+        stop,
+        _server: server,
+    });
+    Router::new().route(&config.path, any(serve).with_state(endpoint))
+}
+
+fn service_builder(config: &JsonRpcConfig, callable: Arc<HashSet<&'static str>>) -> ServiceBuilder {
+    let server_config = ServerConfig::builder()
+        .max_request_body_size(config.max_request_body_bytes)
+        .max_response_body_size(config.max_response_body_bytes)
+        .max_connections(config.max_connections)
+        .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
+        .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_size))
+        .build();
+    Server::builder()
+        .set_config(server_config)
+        .set_rpc_middleware(RpcServiceBuilder::new().layer(RunNotificationsLayer { callable }))
+        .to_service_builder()
+}
+
+/// Hands one request (a POST, or a WebSocket upgrade) to jsonrpsee, with the request's
+/// metadata in its extensions for the handlers' context.
+async fn serve(State(endpoint): State<Arc<Endpoint>>, mut request: Request) -> Response {
+    let meta = RequestMeta {
+        headers: request.headers().clone(),
+        connection_params: None,
+        transport: Transport::JsonRpc,
+    };
+    request.extensions_mut().insert(Arc::new(meta));
+    let mut service = endpoint
+        .builder
+        .clone()
+        .build(endpoint.methods.clone(), endpoint.stop.clone());
+    match service.call(request).await {
+        Ok(response) => response.map(axum::body::Body::new),
+        Err(error) => {
+            tracing::error!(error = %error, "JSON-RPC service failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Notifications run. JSON-RPC 2.0 says a request without an id is still a request the server
+//! processes, only without a reply; jsonrpsee acknowledges notifications without calling the
+//! method. This middleware calls queries and mutations sent as notifications (alone or inside
+//! a batch) and drops their results, so a fire-and-forget mutation takes effect.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use jsonrpsee::server::middleware::rpc::{
+    Batch, BatchEntry, MethodResponse, Notification, Request, RpcServiceT,
+};
+use jsonrpsee::types::{Id, TwoPointZero};
+
+/// Wraps jsonrpsee's RPC service; `callable` lists the methods a notification may run
+/// (queries and mutations: a subscription without an id could never be referred to again).
+#[derive(Debug, Clone)]
+pub(crate) struct RunNotifications<Svc> {
+    pub inner: Svc,
+    pub callable: Arc<HashSet<&'static str>>,
+}
+
+/// The layer that wraps each connection's RPC service in [`RunNotifications`].
+#[derive(Debug, Clone)]
+pub(crate) struct RunNotificationsLayer {
+    pub callable: Arc<HashSet<&'static str>>,
+}
+
+impl<Svc> tower::Layer<Svc> for RunNotificationsLayer {
+    type Service = RunNotifications<Svc>;
+
+    fn layer(&self, inner: Svc) -> Self::Service {
+        RunNotifications {
+            inner,
+            callable: self.callable.clone(),
+        }
+    }
+}
+
+impl<Svc> RunNotifications<Svc>
+where
+    Svc: RpcServiceT<MethodResponse = MethodResponse> + Clone + Send + Sync + 'static,
+{
+    /// Runs `n` as a call whose response nobody reads.
+    async fn run(&self, n: &Notification<'_>) {
+        if !self.callable.contains(n.method_name()) {
+            return;
+        }
+        let request = Request {
+            jsonrpc: TwoPointZero,
+            id: Id::Null,
+            method: n.method.clone(),
+            params: n.params.clone(),
+            extensions: n.extensions.clone(),
+        };
+        let response = self.inner.call(request).await;
+        if response.is_error() {
+            tracing::debug!(method = %n.method, "notification failed; no reply is sent");
+        }
+    }
+}
+
+impl<Svc> RpcServiceT for RunNotifications<Svc>
+where
+    Svc: RpcServiceT<
+            MethodResponse = MethodResponse,
+            NotificationResponse = MethodResponse,
+            BatchResponse = MethodResponse,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    type MethodResponse = MethodResponse;
+    type NotificationResponse = MethodResponse;
+    type BatchResponse = MethodResponse;
+
+    fn call<'a>(
+        &self,
+        request: Request<'a>,
+    ) -> impl Future<Output = Self::MethodResponse> + Send + 'a {
+        self.inner.call(request)
+    }
+
+    fn notification<'a>(
+        &self,
+        n: Notification<'a>,
+    ) -> impl Future<Output = Self::NotificationResponse> + Send + 'a {
+        let this = self.clone();
+        async move {
+            this.run(&n).await;
+            this.inner.notification(n).await
+        }
+    }
+
+    fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = Self::BatchResponse> + Send + 'a {
+        let this = self.clone();
+        async move {
+            for entry in batch.iter() {
+                if let Ok(BatchEntry::Notification(n)) = entry {
+                    this.run(n).await;
+                }
+            }
+            this.inner.batch(batch).await
+        }
+    }
+}

@@ -1,0 +1,10 @@
+/** `useTidings()`: the provider's wired client (its tRPC client, QueryClient and hub). */
+import { missingProvider, useOptionalTidings } from './context';
+import type { Tidings } from './createTidings';
+
+/** The provider's client; throws a how-to-fix error outside a provider. */
+export function useTidings(): Tidings {
+  const tidings = useOptionalTidings();
+  if (!tidings) throw missingProvider('useTidings');
+  return tidings;
+}

@@ -6,7 +6,7 @@
  * heard, so no notice is lost. Without Web Locks or BroadcastChannel each tab keeps its own
  * stream.
  */
-import type { ConnectionStatus, Notice, StreamState } from './notice';
+import type { ConnectionStatus, Notice } from './notice';
 import type { OpenSource, Source, SourceEvents } from './stream';
 
 /** The part of `navigator.locks` used here. */

@@ -34,19 +34,17 @@ export function webSocketUrl(url: string, base: string | undefined = globalThis.
 }
 
 /** The links: subscriptions over SSE or WebSocket, everything else batched over HTTP. */
-export function createLinks<TRouter extends AnyTRPCRouter>(
-  options: LinkOptions = {},
-): TRPCLink<TRouter>[] {
+export function createLinks(options: LinkOptions = {}): TRPCLink<AnyTRPCRouter>[] {
   const url = options.url ?? '/trpc';
   const subscriptions =
     options.transport === 'ws'
-      ? wsLink<TRouter>({ client: createWSClient({ url: webSocketUrl(url) }) })
-      : httpSubscriptionLink<TRouter>({ url });
+      ? wsLink({ client: createWSClient({ url: webSocketUrl(url) }) })
+      : httpSubscriptionLink({ url });
   return [
-    splitLink<TRouter>({
+    splitLink({
       condition: (op) => op.type === 'subscription',
       true: subscriptions,
-      false: httpBatchLink<TRouter>({ url, headers: options.headers }),
+      false: httpBatchLink({ url, ...(options.headers ? { headers: options.headers } : {}) }),
     }),
   ];
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { QueryMap } from './notice';
 import { inScope, mergePlans, planInvalidation, queryKeyPrefix } from './planner';
 
 const MAP = {
@@ -23,7 +24,7 @@ describe('planInvalidation', () => {
   });
 
   it('plans everything on resync, whatever the filter', () => {
-    expect(planInvalidation({ type: 'resync', reason: 'gap' }, MAP, new Set(['images']))).toEqual({
+    expect(planInvalidation<keyof typeof MAP>({ type: 'resync', reason: 'gap' }, MAP, new Set(['images']))).toEqual({
       kind: 'all',
     });
   });
@@ -34,7 +35,7 @@ describe('planInvalidation', () => {
       nothing,
     );
     expect(planInvalidation({ type: 'images' }, MAP)).toEqual(nothing);
-    expect(planInvalidation({ type: 'toString' } as never, MAP)).toEqual(nothing);
+    expect(planInvalidation<string>({ type: 'toString' }, MAP as QueryMap)).toEqual(nothing);
   });
 });
 

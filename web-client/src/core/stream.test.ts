@@ -84,7 +84,7 @@ describe('openUpdateStream', () => {
     const rec = record();
     openUpdateStream(trpc, rec.events, null);
     const error = new Error('forbidden');
-    trpc.last.callbacks.onError?.(error);
+    trpc.last.callbacks.onError(error);
     expect(rec.state).toMatchObject({ status: 'closed', error });
   });
 

@@ -18,11 +18,11 @@ export interface SubscriptionClient {
     path: string,
     input: unknown,
     callbacks: {
-      onStarted?: () => void;
-      onData?: (value: unknown) => void;
-      onError?: (error: unknown) => void;
-      onComplete?: () => void;
-      onConnectionStateChange?: (state: { state: string; error?: unknown }) => void;
+      onStarted: () => void;
+      onData: (value: unknown) => void;
+      onError: (error: unknown) => void;
+      onComplete: () => void;
+      onConnectionStateChange: (state: { state: string; error?: unknown }) => void;
     },
   ): { unsubscribe(): void };
 }

@@ -44,18 +44,18 @@ export class FakeTrpc implements SubscriptionClient {
       callbacks,
       closed: false,
       connect() {
-        callbacks.onStarted?.();
-        callbacks.onConnectionStateChange?.({ state: 'pending', error: null });
+        callbacks.onStarted();
+        callbacks.onConnectionStateChange({ state: 'pending', error: null });
       },
       drop(error = new Error('network')) {
-        callbacks.onConnectionStateChange?.({ state: 'connecting', error });
+        callbacks.onConnectionStateChange({ state: 'connecting', error });
       },
       emit(data, id) {
-        callbacks.onData?.(id === undefined ? data : { id, data });
+        callbacks.onData(id === undefined ? data : { id, data });
       },
     };
     this.subscriptions.push(sub);
-    callbacks.onConnectionStateChange?.({ state: 'connecting', error: null });
+    callbacks.onConnectionStateChange({ state: 'connecting', error: null });
     return {
       unsubscribe() {
         sub.closed = true;

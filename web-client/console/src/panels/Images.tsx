@@ -1,0 +1,36 @@
+// Images the project can use: its own and public ones.
+import { trpc, useAutoRefetch } from '../../../src';
+import { Empty, Panel, StatusPill, formatBytes } from '../ui';
+
+export function Images({ projectId }: { projectId: string }) {
+  const images = trpc.images.getAll.useQuery({ projectId });
+  useAutoRefetch('images');
+  const list = [...(images.data ?? [])].sort((a, b) =>
+    (a.name ?? a.id).localeCompare(b.name ?? b.id),
+  );
+  return (
+    <Panel
+      title="Images"
+      count={images.data?.length}
+      loading={images.isPending}
+      error={images.error}
+      testId="images"
+    >
+      {list.length === 0 && !images.isPending ? (
+        <Empty>No images.</Empty>
+      ) : (
+        <ul className="rows">
+          {list.map((image) => (
+            <li key={image.id}>
+              <span className="name">{image.name ?? image.id.slice(0, 8)}</span>
+              <span className="muted small">
+                {image.visibility} · {formatBytes(image.sizeBytes)}
+              </span>
+              <StatusPill status={image.status} />
+            </li>
+          ))}
+        </ul>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,141 @@
+// Volumes of the project: create, attach to an instance, delete.
+import { useState, type FormEvent } from 'react';
+import { trpc, useAutoRefetch, type RouterOutputs } from '../../../src';
+import { Empty, Panel, StatusPill } from '../ui';
+
+type Volume = RouterOutputs['volumes']['getAll'][number];
+type Instance = RouterOutputs['compute']['instances']['getAll'][number];
+
+export function Volumes({ projectId }: { projectId: string }) {
+  const volumes = trpc.volumes.getAll.useQuery({ projectId });
+  const instances = trpc.compute.instances.getAll.useQuery({ projectId });
+  useAutoRefetch(['volumes', 'compute']);
+  const list = [...(volumes.data ?? [])].sort((a, b) =>
+    (a.name ?? a.id).localeCompare(b.name ?? b.id),
+  );
+
+  return (
+    <Panel
+      title="Volumes"
+      count={volumes.data?.length}
+      loading={volumes.isPending}
+      error={volumes.error}
+      testId="volumes"
+      actions={<CreateVolume projectId={projectId} />}
+    >
+      {list.length === 0 && !volumes.isPending ? (
+        <Empty>No volumes in this project.</Empty>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Size</th>
+              <th>Status</th>
+              <th>Attached to</th>
+              <th aria-label="Actions" />
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((volume) => (
+              <VolumeRow key={volume.id} volume={volume} instances={instances.data ?? []} />
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Panel>
+  );
+}
+
+function VolumeRow({ volume, instances }: { volume: Volume; instances: Instance[] }) {
+  const remove = trpc.volumes.delete.useMutation();
+  const attach = trpc.volumes.attach.useMutation();
+  const [target, setTarget] = useState('');
+  const attachedTo = volume.attachments.map(
+    (a) => instances.find((i) => i.id === a.serverId)?.name ?? a.serverId.slice(0, 8),
+  );
+  const candidates = instances.filter((i) => i.status === 'ACTIVE' || i.status === 'SHUTOFF');
+  const instanceId = target || candidates[0]?.id || '';
+  const error = remove.error ?? attach.error;
+  const name = volume.name ?? volume.id.slice(0, 8);
+
+  return (
+    <tr data-testid={`volume-${name}`}>
+      <td className="name">{name}</td>
+      <td>{volume.sizeGb} GiB</td>
+      <td>
+        <StatusPill status={volume.status} />
+      </td>
+      <td>{attachedTo.length ? attachedTo.join(', ') : <span className="muted">—</span>}</td>
+      <td className="actions">
+        {error && <span className="error inline">{error.message}</span>}
+        {volume.status === 'available' && candidates.length > 0 && (
+          <span className="attach">
+            <select
+              aria-label={`Attach ${name} to`}
+              value={instanceId}
+              onChange={(e) => setTarget(e.target.value)}
+            >
+              {candidates.map((i) => (
+                <option key={i.id} value={i.id}>
+                  {i.name}
+                </option>
+              ))}
+            </select>
+            <button
+              disabled={attach.isPending || !instanceId}
+              onClick={() => attach.mutate({ volumeId: volume.id, instanceId })}
+            >
+              {attach.isPending ? 'Attaching…' : 'Attach'}
+            </button>
+          </span>
+        )}
+        <button
+          className="danger"
+          disabled={remove.isPending || remove.isSuccess}
+          onClick={() => remove.mutate({ id: volume.id })}
+        >
+          {remove.isPending ? 'Deleting…' : remove.isSuccess ? 'Deleted' : 'Delete'}
+        </button>
+      </td>
+    </tr>
+  );
+}
+
+function CreateVolume({ projectId }: { projectId: string }) {
+  const create = trpc.volumes.create.useMutation();
+  const [name, setName] = useState('');
+  const [size, setSize] = useState('1');
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate(
+      { projectId, name: name.trim(), sizeGb: Number(size) },
+      { onSuccess: () => setName('') },
+    );
+  };
+
+  return (
+    <form className="inline-form" onSubmit={submit} aria-label="Create volume">
+      <input
+        aria-label="Volume name"
+        placeholder="New volume name"
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+      />
+      <input
+        aria-label="Size (GiB)"
+        className="size"
+        type="number"
+        min={1}
+        value={size}
+        onChange={(e) => setSize(e.target.value)}
+      />
+      <span className="muted small">GiB</span>
+      <button type="submit" disabled={create.isPending || !name.trim()}>
+        {create.isPending ? 'Creating…' : 'Create volume'}
+      </button>
+      {create.error && <span className="error inline">{create.error.message}</span>}
+    </form>
+  );
+}

@@ -1,0 +1,84 @@
+// Small shared pieces of the console: a panel frame, status pills, progress bars, errors.
+import type { ReactNode } from 'react';
+
+export function Panel(props: {
+  title: string;
+  count?: number;
+  loading?: boolean;
+  error?: { message: string } | null;
+  actions?: ReactNode;
+  children: ReactNode;
+  testId?: string;
+}) {
+  return (
+    <section className="panel" data-testid={props.testId}>
+      <header className="panel-head">
+        <h2>
+          {props.title}
+          {props.count !== undefined && <span className="count">{props.count}</span>}
+        </h2>
+        {props.loading && <span className="muted small">loading…</span>}
+      </header>
+      {props.error && <p className="error">{props.error.message}</p>}
+      {props.actions && <div className="panel-actions">{props.actions}</div>}
+      {props.children}
+    </section>
+  );
+}
+
+const TONES: Record<string, string> = {
+  active: 'ok',
+  available: 'ok',
+  'in-use': 'info',
+  build: 'busy',
+  building: 'busy',
+  creating: 'busy',
+  attaching: 'busy',
+  detaching: 'busy',
+  deleting: 'busy',
+  queued: 'busy',
+  saving: 'busy',
+  uploading: 'busy',
+  error: 'bad',
+  shutoff: 'idle',
+  stopped: 'idle',
+  down: 'bad',
+};
+
+export function StatusPill({ status }: { status: string }) {
+  const tone = TONES[status.toLowerCase()] ?? 'idle';
+  return <span className={`pill pill-${tone}`}>{status.toLowerCase()}</span>;
+}
+
+export function ProgressBar({ value, label }: { value: number; label?: string }) {
+  const pct = Math.max(0, Math.min(100, Math.round(value)));
+  return (
+    <div
+      className="progress"
+      role="progressbar"
+      aria-valuenow={pct}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-label={label}
+    >
+      <div className="progress-fill" style={{ width: `${pct}%` }} />
+      <span className="progress-text">{pct}%</span>
+    </div>
+  );
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <p className="empty">{children}</p>;
+}
+
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}

@@ -1,5 +1,6 @@
 //! Integration tests: a real Tidings server on port 0 over the real simulator.
 
+mod jsonrpc;
 mod mutations;
 mod protocol;
 mod stream;

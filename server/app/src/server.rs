@@ -107,12 +107,22 @@ impl Tidings {
     pub fn router(&self, shutdown: CancellationToken) -> Router {
         let config = TrpcConfig {
             max_body_bytes: self.max_body_bytes,
-            shutdown,
+            shutdown: shutdown.clone(),
             ..TrpcConfig::default()
         };
         let trpc = Trpc::new(self.registry.clone(), self.state.clone(), config);
         Router::new()
             .merge(trpc.router())
+            .merge(tidings_rpc::jsonrpc_router(
+                self.registry.clone(),
+                self.state.clone(),
+                tidings_rpc::JsonRpcConfig {
+                    max_request_body_bytes: u32::try_from(self.max_body_bytes).unwrap_or(u32::MAX),
+                    title: "Tidings".into(),
+                    shutdown,
+                    ..Default::default()
+                },
+            ))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz).with_state(self.state.clone()))
     }

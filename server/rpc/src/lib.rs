@@ -3,7 +3,7 @@
 //! - [`error`]: the one error table (tRPC shape, HTTP status, JSON-RPC code).
 //! - [`event`]: subscription values, encoded once and shared across subscribers.
 //! - [`procedure`]: the registry of typed procedures every transport serves.
-//! - [`trpc`]: tRPC v11 over HTTP (single, batch, JSONL stream) and SSE.
+//! - [`trpc`]: tRPC v11 over HTTP (single, batch, JSONL stream), SSE and WebSocket.
 //! - [`jsonrpc`]: JSON-RPC 2.0 over HTTP and WebSocket (jsonrpsee), with an OpenRPC document.
 //! - [`body`]: zero-copy response bodies made of shared chunks.
 //! - [`typescript`]: the TypeScript bindings (wire types, `AppRouter`, `UPDATE_QUERY_MAP`).
@@ -23,5 +23,5 @@ pub mod jsonrpc;
 pub mod trpc;
 pub mod typescript;
 
-pub use trpc::{SseConfig, Trpc, TrpcConfig};
 pub use jsonrpc::{JsonRpcConfig, jsonrpc_router};
+pub use trpc::{SseConfig, Trpc, TrpcConfig, WsConfig};

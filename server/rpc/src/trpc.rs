@@ -1,23 +1,27 @@
-//! tRPC v11 over HTTP: queries, mutations, batches, JSONL streaming batches and SSE
-//! subscriptions, byte-compatible with `@trpc/client`'s links (see the wire description in the
-//! design docs). The transport only decodes requests and encodes envelopes; procedures come from
-//! the [`Registry`](crate::Registry).
+//! tRPC v11 over HTTP and WebSocket: queries, mutations, batches, JSONL streaming batches, SSE
+//! subscriptions and `wsLink` connections, byte-compatible with `@trpc/client`'s links (see the
+//! wire description in the design docs). The transport only decodes requests and encodes
+//! envelopes; procedures come from the [`Registry`](crate::Registry).
 
 mod envelope;
 mod http;
 mod request;
 mod sse;
+mod ws;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::routing::any;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::procedure::Registry;
 
 pub use envelope::result_envelope;
+pub use ws::WsConfig;
 
 /// Server-Sent Events options.
 #[derive(Debug, Clone)]
@@ -54,8 +58,11 @@ pub struct TrpcConfig {
     pub allow_method_override: bool,
     /// SSE options.
     pub sse: SseConfig,
-    /// Cancelled when the server shuts down: open SSE streams end without `return`, so clients
-    /// reconnect (to this server once it is back, or to another) and resume.
+    /// WebSocket options.
+    pub ws: WsConfig,
+    /// Cancelled when the server shuts down: open SSE streams end without `return` and open
+    /// WebSockets get `reconnect` then close, so clients reconnect (to this server once it is
+    /// back, or to another) and resume.
     pub shutdown: CancellationToken,
 }
 
@@ -67,6 +74,7 @@ impl Default for TrpcConfig {
             max_batch_size: 64,
             allow_method_override: false,
             sse: SseConfig::default(),
+            ws: WsConfig::default(),
             shutdown: CancellationToken::new(),
         }
     }
@@ -78,6 +86,8 @@ pub struct Trpc<S> {
     registry: Arc<Registry<S>>,
     state: S,
     config: TrpcConfig,
+    /// The open WebSocket connections, so shutdown can wait for their farewells.
+    sockets: TaskTracker,
 }
 
 impl<S: Clone + Send + Sync + 'static> Trpc<S> {
@@ -98,17 +108,37 @@ impl<S: Clone + Send + Sync + 'static> Trpc<S> {
             registry,
             state,
             config,
+            sockets: TaskTracker::new(),
         })
     }
 
-    /// The axum routes: `<prefix>` and `<prefix>/<path>` for every method.
+    /// Resolves once every WebSocket connection has ended; after `shutdown` is cancelled that
+    /// is when each was sent `reconnect` and closed (or its close timed out).
+    pub async fn sockets_closed(&self) {
+        self.sockets.close();
+        self.sockets.wait().await;
+    }
+
+    /// The axum routes: `<prefix>` and `<prefix>/<path>` for every method; a WebSocket upgrade
+    /// of `<prefix>` itself opens a `wsLink` connection.
     pub fn router(self: &Arc<Self>) -> Router {
         let prefix = self.config.prefix.trim_end_matches('/');
         let this = self.clone();
         let handler = move |req| http::handle(this.clone(), req);
+        let this = self.clone();
+        let root = move |req: Request| {
+            let this = this.clone();
+            async move {
+                if ws::is_upgrade(&req) {
+                    ws::upgrade(this, req).await
+                } else {
+                    http::handle(this, req).await
+                }
+            }
+        };
         Router::new()
-            .route(prefix, any(handler.clone()))
-            .route(&format!("{prefix}/"), any(handler.clone()))
+            .route(prefix, any(root.clone()))
+            .route(&format!("{prefix}/"), any(root))
             .route(&format!("{prefix}/{{*path}}"), any(handler))
     }
 }

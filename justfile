@@ -15,9 +15,9 @@ demo *ARGS:
 sim *ARGS:
     cargo run -p tidings -- sim {{ARGS}}
 
-# Run every test: lints, Rust unit and integration tests, the @trpc/client conformance suite and
-# the TypeScript bindings.
-test: lint test-rust test-conformance test-bindings
+# Run every test: lints, Rust unit and integration tests, the @trpc/client conformance suite,
+# the TypeScript bindings and the Python JSON-RPC clients.
+test: lint test-rust test-conformance test-bindings test-python
 
 # Rust unit and integration tests (nextest when installed).
 test-rust:
@@ -31,6 +31,14 @@ test-rust:
 test-conformance:
     cargo build -p tidings
     TIDINGS_BIN="$PWD/target/debug/tidings" npm test -w tests/conformance
+
+# JSON-RPC 2.0 from Python (requests + websockets) against a real server; a venv in target/.
+test-python:
+    test -x target/python-venv/bin/python || python3 -m venv target/python-venv
+    target/python-venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+    cargo build -p tidings
+    TIDINGS_BIN="$PWD/target/debug/tidings" PYTHONDONTWRITEBYTECODE=1 \
+        target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
 
 # Regenerate the TypeScript bindings package (bindings/) from the server's procedure registry.
 bindings:

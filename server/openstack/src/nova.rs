@@ -32,23 +32,56 @@ pub struct CreateInstance {
     pub key_name: Option<String>,
 }
 
+/// Most pages followed for one list, a guard against a cloud whose links never end.
+const MAX_PAGES: usize = 10_000;
+
 fn server_path(server_id: &str, rest: &str) -> String {
     format!("/servers/{server_id}{rest}")
 }
 
 impl Client {
-    /// Every server of every project (`GET /servers/detail?all_tenants=1`).
+    /// Every server of every project (`GET /servers/detail?all_tenants=1`, every page).
     pub async fn list_instances(&self) -> Result<Vec<Instance>, Error> {
-        let call = Call::get(Service::Compute, "/servers/detail").query("all_tenants", "1");
-        let raw: raw::Servers = self.fetch(call).await?;
-        Ok(raw.servers.into_iter().map(Instance::from).collect())
+        let servers = self.all_pages::<raw::Servers>("/servers/detail").await?;
+        Ok(servers.into_iter().map(Instance::from).collect())
     }
 
-    /// Ids and names of every server (`GET /servers?all_tenants=1`).
+    /// Ids and names of every server (`GET /servers?all_tenants=1`, every page).
     pub async fn list_instance_refs(&self) -> Result<Vec<ResourceRef>, Error> {
-        let call = Call::get(Service::Compute, "/servers").query("all_tenants", "1");
-        let raw: raw::ServerRefs = self.fetch(call).await?;
-        Ok(raw.servers.into_iter().map(ResourceRef::from).collect())
+        let servers = self.all_pages::<raw::ServerRefs>("/servers").await?;
+        Ok(servers.into_iter().map(ResourceRef::from).collect())
+    }
+
+    /// Every page of a server list: Nova answers at most its `max_limit` servers at a time and
+    /// links the next page (`servers_links`, `rel: next`), whose marker is the last server's id.
+    async fn all_pages<P: raw::Page + serde::de::DeserializeOwned>(
+        &self,
+        path: &'static str,
+    ) -> Result<Vec<P::Item>, Error> {
+        let mut items = Vec::new();
+        let mut marker: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut call = Call::get(Service::Compute, path).query("all_tenants", "1");
+            if let Some(marker) = &marker {
+                call = call.query("marker", marker.clone());
+            }
+            let (page, next) = self.fetch::<P>(call).await?.into_parts();
+            // A cloud that ignores the marker answers the same page again: it ends the list.
+            let repeated = marker.is_some() && page.first().map(P::id) == marker.as_deref();
+            if repeated {
+                return Ok(items);
+            }
+            let last = page.last().map(|item| P::id(item).to_owned());
+            items.extend(page);
+            match last {
+                Some(last) if next => marker = Some(last),
+                _ => return Ok(items),
+            }
+        }
+        Err(Error::Decode {
+            service: Service::Compute,
+            detail: format!("{path}: more than {MAX_PAGES} pages"),
+        })
     }
 
     /// One server (`GET /servers/{id}`).

@@ -14,6 +14,40 @@ use crate::model::{
 #[derive(Deserialize)]
 pub(super) struct Servers {
     pub(super) servers: Vec<Server>,
+    /// A `next` link when Nova paged the list (more than its `max_limit` servers).
+    #[serde(default)]
+    pub(super) servers_links: Vec<Link>,
+}
+
+/// A pagination link of a list answer.
+#[derive(Deserialize)]
+pub(super) struct Link {
+    #[serde(default)]
+    pub(super) rel: String,
+}
+
+/// A page of a paged list: its items and whether Nova links a next page.
+pub(super) trait Page {
+    type Item;
+    /// The id of an item, which is the marker of the page after it.
+    fn id(item: &Self::Item) -> &str;
+    /// The items, and whether a `next` link follows.
+    fn into_parts(self) -> (Vec<Self::Item>, bool);
+}
+
+fn has_next(links: &[Link]) -> bool {
+    links.iter().any(|l| l.rel == "next")
+}
+
+impl Page for Servers {
+    type Item = Server;
+    fn id(item: &Server) -> &str {
+        &item.id
+    }
+    fn into_parts(self) -> (Vec<Server>, bool) {
+        let next = has_next(&self.servers_links);
+        (self.servers, next)
+    }
 }
 
 #[derive(Deserialize)]
@@ -177,6 +211,19 @@ impl From<Server> for Instance {
 #[derive(Deserialize)]
 pub(super) struct ServerRefs {
     pub(super) servers: Vec<ServerRef>,
+    #[serde(default)]
+    pub(super) servers_links: Vec<Link>,
+}
+
+impl Page for ServerRefs {
+    type Item = ServerRef;
+    fn id(item: &ServerRef) -> &str {
+        &item.id
+    }
+    fn into_parts(self) -> (Vec<ServerRef>, bool) {
+        let next = has_next(&self.servers_links);
+        (self.servers, next)
+    }
 }
 
 #[derive(Deserialize)]

@@ -445,3 +445,36 @@ async fn compute_version_document_is_read_at_the_root() {
     assert_eq!(versions[1].max_microversion.as_deref(), Some("2.104"));
     assert_eq!(versions[1].min_microversion.as_deref(), Some("2.1"));
 }
+
+#[tokio::test]
+async fn servers_list_follows_next_links() {
+    let cloud = FakeCloud::start().await;
+    let page = |ids: &[&str], next: bool| {
+        let servers: Vec<_> = ids
+            .iter()
+            .map(|id| serde_json::json!({ "id": id, "name": id, "status": "ACTIVE" }))
+            .collect();
+        let mut body = serde_json::json!({ "servers": servers });
+        if next {
+            body["servers_links"] =
+                serde_json::json!([{ "href": "http://x/servers/detail?marker=b", "rel": "next" }]);
+        }
+        Reply::ok(body.to_string())
+    };
+    cloud
+        .on(
+            Method::GET,
+            &nova("/servers/detail"),
+            page(&["a", "b"], true),
+        )
+        .on(Method::GET, &nova("/servers/detail"), page(&["c"], false));
+    let instances = cloud.client().list_instances().await.unwrap();
+    let ids: Vec<_> = instances.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    let queries: Vec<_> = cloud
+        .requests()
+        .into_iter()
+        .map(|r| r.query.unwrap_or_default())
+        .collect();
+    assert_eq!(queries, ["all_tenants=1", "all_tenants=1&marker=b"]);
+}

@@ -5,9 +5,18 @@ use std::time::{Duration, Instant};
 use axum::http::Method;
 use tidings_openstack::{Client, ErrorKind, Service, error::Error};
 
-use crate::support::{AUTH_PATH, FakeCloud, Reply, cinder, flaky_server, nova, token_body};
+use crate::support::{
+    AUTH_PATH, FakeCloud, Reply, cinder, fixture, flaky_server, nova, token_body,
+};
 
 const SERVERS: &str = "nova/servers/servers-details-resp.json";
+
+/// The published servers list as the only page (the sample links a next page, `limit=1`).
+fn servers_single_page() -> Reply {
+    let mut body: serde_json::Value = serde_json::from_str(&fixture(SERVERS)).unwrap();
+    body.as_object_mut().unwrap().remove("servers_links");
+    Reply::ok(body.to_string())
+}
 
 #[tokio::test]
 async fn a_refused_token_is_replaced_once() {
@@ -15,7 +24,7 @@ async fn a_refused_token_is_replaced_once() {
     let path = nova("/servers/detail");
     let expired = r#"{"error": {"code": 401, "message": "The request you have made requires authentication.", "title": "Unauthorized"}}"#;
     cloud.on(Method::GET, &path, Reply::status(401, expired));
-    cloud.get(&path, SERVERS);
+    cloud.on(Method::GET, &path, servers_single_page());
     let instances = cloud.client().list_instances().await.unwrap();
     assert_eq!(instances.len(), 1);
     assert_eq!(cloud.auth_requests().len(), 2);
@@ -59,7 +68,7 @@ async fn reads_are_retried_after_a_503() {
         &path,
         Reply::status(503, "Service Unavailable"),
     );
-    cloud.get(&path, SERVERS);
+    cloud.on(Method::GET, &path, servers_single_page());
     let instances = cloud.client().list_instances().await.unwrap();
     assert_eq!(instances[0].name, "new-server-test");
     assert_eq!(cloud.requests().len(), 2);

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use serde_json::json;
 use tidings_openstack::{Client, ClientConfig};
-use tidings_rpc::{Registry, Trpc, TrpcConfig};
+use tidings_rpc::{Registry, Trpc, TrpcConfig, WsConfig};
 use tidings_sim::{RunningSim, SimConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -105,13 +105,23 @@ impl Tidings {
 
     /// The HTTP routes, with SSE streams ending when `shutdown` is cancelled.
     pub fn router(&self, shutdown: CancellationToken) -> Router {
+        self.routes(shutdown).0
+    }
+
+    /// The routes, and the tRPC transport whose WebSockets `serve` waits for at shutdown (they
+    /// are sent `reconnect` and closed).
+    fn routes(&self, shutdown: CancellationToken) -> (Router, Arc<Trpc<AppState>>) {
         let config = TrpcConfig {
             max_body_bytes: self.max_body_bytes,
+            ws: WsConfig {
+                max_message_bytes: self.max_body_bytes,
+                ..WsConfig::default()
+            },
             shutdown: shutdown.clone(),
             ..TrpcConfig::default()
         };
         let trpc = Trpc::new(self.registry.clone(), self.state.clone(), config);
-        Router::new()
+        let router = Router::new()
             .merge(trpc.router())
             .merge(tidings_rpc::jsonrpc_router(
                 self.registry.clone(),
@@ -124,24 +134,32 @@ impl Tidings {
                 },
             ))
             .route("/healthz", get(|| async { "ok" }))
-            .route("/readyz", get(readyz).with_state(self.state.clone()))
+            .route("/readyz", get(readyz).with_state(self.state.clone()));
+        (router, trpc)
     }
 
     /// Serves on `listener` with the background worker until `shutdown` is cancelled, then
-    /// stops accepting, ends open streams (clients reconnect elsewhere or later) and waits up to
-    /// a grace period for in-flight requests.
+    /// stops accepting, ends open streams and WebSockets (clients reconnect elsewhere or later)
+    /// and waits up to a grace period for in-flight requests.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> std::io::Result<()> {
         let addr: SocketAddr = listener.local_addr()?;
-        let router = self.router(shutdown.clone());
+        let (router, trpc) = self.routes(shutdown.clone());
         let worker = tokio::spawn(self.worker.run(shutdown.clone()));
         tracing::info!(%addr, "tidings listening");
         let signal = shutdown.clone();
-        let server = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { signal.cancelled().await });
+        let server = async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { signal.cancelled().await })
+                .await;
+            // Upgraded WebSockets outlive their HTTP connections: wait until each was sent
+            // `reconnect` and closed.
+            trpc.sockets_closed().await;
+            served
+        };
         let served = tokio::select! {
             result = server => result,
             () = async { shutdown.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {

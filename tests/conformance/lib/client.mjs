@@ -1,17 +1,21 @@
 // The real @trpc/client wired the way an application wires it, plus the recorders the
-// suites assert on: a fetch that logs every HTTP request, and a subscription that keeps
-// every event it received.
+// suites assert on: a fetch that logs every HTTP request, a WebSocket that logs every frame,
+// and a subscription that keeps every event it received.
 
 import {
   TRPCClientError,
   createTRPCClient,
+  createWSClient,
   httpBatchLink,
+  httpBatchStreamLink,
   httpLink,
   httpSubscriptionLink,
   splitLink,
+  wsLink,
 } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import assert from 'node:assert/strict';
+import WebSocket from 'ws';
 
 /** JSON-RPC numbers of the error keys the suites expect (wire doc §4). */
 export const JSONRPC_CODE = {
@@ -59,11 +63,87 @@ export function makeClient(trpcUrl, { link = 'batch', fetch, headers } = {}) {
   });
 }
 
+/**
+ * A `WebSocket` class (the `ws` package; Node 20 has none) that records every frame of every
+ * socket it opens: `{socket, dir: '>>' | '<<' | 'close', data?, code?}`, `socket` counting
+ * from 1. `sent()` / `received()` return the parsed JSON frames in one direction.
+ */
+export function recordingWebSocket() {
+  const frames = [];
+  let sockets = 0;
+  class RecordingWebSocket extends WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols);
+      const socket = ++sockets;
+      this.recordedAs = socket;
+      this.addEventListener('message', (event) => frames.push({ socket, dir: '<<', data: String(event.data) }));
+      this.addEventListener('close', (event) => frames.push({ socket, dir: 'close', code: event.code }));
+    }
+    send(data, ...rest) {
+      frames.push({ socket: this.recordedAs, dir: '>>', data: String(data) });
+      return super.send(data, ...rest);
+    }
+  }
+  const parsed = (dir) =>
+    frames
+      .filter((f) => f.dir === dir && f.data !== 'PING' && f.data !== 'PONG')
+      .flatMap((f) => [JSON.parse(f.data)].flat().map((message) => ({ socket: f.socket, message })));
+  return {
+    WebSocket: RecordingWebSocket,
+    frames,
+    /** Client → server messages (arrays flattened), each with its socket number. */
+    sent: () => parsed('>>'),
+    /** Server → client messages, each with its socket number. */
+    received: () => parsed('<<'),
+  };
+}
+
+const openWsClients = new Set();
+
+/**
+ * A `createWSClient` on the server's `/trpc` (its http URL turned into ws://). Options go to
+ * `createWSClient`; `WebSocket` defaults to the `ws` package. Closed by `closeAllSubscriptions`.
+ */
+export function makeWsClient(trpcUrl, options = {}) {
+  const wsClient = createWSClient({ WebSocket, ...options, url: trpcUrl.replace(/^http/, 'ws') });
+  openWsClients.add(wsClient);
+  return wsClient;
+}
+
+/** A client that sends everything over one WebSocket (`wsLink`). */
+export function makeWsOnlyClient(wsClient) {
+  return createTRPCClient({ links: [wsLink({ client: wsClient })] });
+}
+
+/**
+ * The usual real-time wiring: subscriptions over `wsLink`, queries and mutations over
+ * `httpBatchStreamLink` (JSONL).
+ */
+export function makeWsSplitClient(trpcUrl, wsClient, { fetch, headers } = {}) {
+  return createTRPCClient({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: wsLink({ client: wsClient }),
+        false: httpBatchStreamLink({ url: trpcUrl, fetch, headers }),
+      }),
+    ],
+  });
+}
+
+/** A client whose queries and mutations go over `httpBatchStreamLink` alone. */
+export function makeStreamClient(trpcUrl, { fetch, headers } = {}) {
+  return createTRPCClient({ links: [httpBatchStreamLink({ url: trpcUrl, fetch, headers })] });
+}
+
 const openSubscriptions = new Set();
 
-/** Unsubscribes everything `recordUpdates` opened and has not closed yet. */
+/** Unsubscribes everything `recordUpdates` opened and has not closed yet, and closes the
+ * WebSocket clients `makeWsClient` opened. */
 export function closeAllSubscriptions() {
   for (const sub of openSubscriptions) sub.unsubscribe();
+  for (const wsClient of openWsClients) wsClient.close().catch(() => {});
+  openWsClients.clear();
 }
 
 /**

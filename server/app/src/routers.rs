@@ -10,10 +10,8 @@ mod projects;
 mod updates;
 mod volumes;
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
-use tidings_rpc::{Ctx, Registry, RpcError};
+use tidings_rpc::{Ctx, Encoded, Registry, RpcError};
 
 use crate::error;
 use crate::sources::HasProject;
@@ -55,20 +53,29 @@ pub struct ById {
     pub id: String,
 }
 
+/// The source's last good list, serialized once per version and shared by every request.
+async fn all<T: Serialize + Send + Sync + 'static>(
+    source: &SourceHandle<T>,
+) -> Result<Encoded<Vec<T>>, RpcError> {
+    let json = source.get_json().await.map_err(error::source)?;
+    Ok(Encoded::with_hash(json.bytes, json.hash))
+}
+
 /// The source's last good list, narrowed to a project when asked.
 async fn list<T: HasProject + Clone + Serialize + Send + Sync + 'static>(
     source: &SourceHandle<T>,
     filter: Option<ProjectFilter>,
-) -> Result<Arc<Vec<T>>, RpcError> {
-    let all = source.get().await.map_err(error::source)?;
+) -> Result<Encoded<Vec<T>>, RpcError> {
     match filter.and_then(|f| f.project_id) {
-        None => Ok(all),
-        Some(project) => Ok(Arc::new(
-            all.iter()
+        None => all(source).await,
+        Some(project) => {
+            let items = source.get().await.map_err(error::source)?;
+            let mine: Vec<&T> = items
+                .iter()
                 .filter(|i| i.project() == Some(&project))
-                .cloned()
-                .collect(),
-        )),
+                .collect();
+            Encoded::new(&mine).map(|e| Encoded::from_bytes(e.bytes().clone()))
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::updates::UpdateService;
 
-pub use source::{FetchError, FetchFn, SourceError, SourceHandle, SourceHealth, SourceSpec};
+pub use source::{FetchError, FetchFn, Json, SourceError, SourceHandle, SourceHealth, SourceSpec};
 
 /// Timing of the poll loops.
 #[derive(Debug, Clone, Copy, PartialEq)]

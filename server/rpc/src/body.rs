@@ -41,6 +41,21 @@ impl Chunks {
         self.chunks.into_iter()
     }
 
+    /// The body as one contiguous buffer (copies unless it has a single chunk).
+    pub fn to_bytes(&self) -> Bytes {
+        match self.chunks.len() {
+            0 => Bytes::new(),
+            1 => self.chunks[0].clone(),
+            _ => {
+                let mut out = Vec::with_capacity(self.remaining as usize);
+                for chunk in &self.chunks {
+                    out.extend_from_slice(chunk);
+                }
+                out.into()
+            }
+        }
+    }
+
     /// Whether the body is empty.
     pub fn is_empty(&self) -> bool {
         self.remaining == 0

@@ -16,7 +16,7 @@ pub use event::{Event, Frame, Notice};
 pub mod procedure;
 
 pub use procedure::{
-    Ctx, Encoded, EventStream, ProcedureKind, RawInput, Registry, RequestMeta, Transport,
+    Ctx, Encoded, EventStream, Payload, ProcedureKind, RawInput, Registry, RequestMeta, Transport,
 };
 pub mod body;
 pub mod jsonrpc;

@@ -170,15 +170,27 @@ pub trait Output: Send + 'static {
     /// The type exported to TypeScript.
     type Exported: Type;
     /// The JSON text of this output.
-    fn encode(self) -> Result<Bytes, RpcError>;
+    fn encode(self) -> Result<Payload, RpcError>;
+}
+
+/// A procedure's serialized output, with a hash of its content when the producer already knows
+/// one (so HTTP revalidation never has to hash large payloads per request).
+#[derive(Debug, Clone)]
+pub struct Payload {
+    /// The output as JSON text.
+    pub json: Bytes,
+    /// A 64-bit hash (xxh3) identifying the content, if known.
+    pub hash: Option<u64>,
 }
 
 impl<T: Serialize + Type + Send + 'static> Output for T {
     type Exported = T;
-    fn encode(self) -> Result<Bytes, RpcError> {
-        serde_json::to_vec(&self)
-            .map(Bytes::from)
-            .map_err(RpcError::internal)
+    fn encode(self) -> Result<Payload, RpcError> {
+        let json = serde_json::to_vec(&self).map_err(RpcError::internal)?;
+        Ok(Payload {
+            json: Bytes::from(json),
+            hash: None,
+        })
     }
 }
 
@@ -186,6 +198,7 @@ impl<T: Serialize + Type + Send + 'static> Output for T {
 #[derive(Debug, Clone)]
 pub struct Encoded<T> {
     bytes: Bytes,
+    hash: Option<u64>,
     _type: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -202,7 +215,17 @@ impl<T> Encoded<T> {
     pub fn from_bytes(bytes: Bytes) -> Self {
         Self {
             bytes,
+            hash: None,
             _type: std::marker::PhantomData,
+        }
+    }
+
+    /// Wraps bytes known to be the JSON of a `T`, with the xxh3 hash of those bytes (or any
+    /// 64-bit value that changes whenever they do).
+    pub fn with_hash(bytes: Bytes, hash: u64) -> Self {
+        Self {
+            hash: Some(hash),
+            ..Self::from_bytes(bytes)
         }
     }
 
@@ -214,8 +237,11 @@ impl<T> Encoded<T> {
 
 impl<T: Type + 'static> Output for Encoded<T> {
     type Exported = T;
-    fn encode(self) -> Result<Bytes, RpcError> {
-        Ok(self.bytes)
+    fn encode(self) -> Result<Payload, RpcError> {
+        Ok(Payload {
+            json: self.bytes,
+            hash: self.hash,
+        })
     }
 }
 
@@ -224,7 +250,7 @@ impl<T: Type + 'static> Output for Encoded<T> {
 pub type EventStream = BoxStream<'static, Event>;
 
 type CallFn<S> =
-    dyn Fn(Ctx<S>, RawInput) -> BoxFuture<'static, Result<Bytes, RpcError>> + Send + Sync;
+    dyn Fn(Ctx<S>, RawInput) -> BoxFuture<'static, Result<Payload, RpcError>> + Send + Sync;
 type SubscribeFn<S> =
     dyn Fn(Ctx<S>, RawInput) -> BoxFuture<'static, Result<EventStream, RpcError>> + Send + Sync;
 type TypeFn = fn(&mut specta::Types) -> DataType;
@@ -422,6 +448,18 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
     /// Runs a query or mutation. A panic in the handler becomes `INTERNAL_SERVER_ERROR` for this
     /// call only; its cause is logged.
     pub async fn call(&self, ctx: Ctx<S>, path: &str, input: RawInput) -> Result<Bytes, RpcError> {
+        self.call_payload(ctx, path, input)
+            .await
+            .map(|payload| payload.json)
+    }
+
+    /// [`Registry::call`], keeping the content hash the procedure may have supplied.
+    pub async fn call_payload(
+        &self,
+        ctx: Ctx<S>,
+        path: &str,
+        input: RawInput,
+    ) -> Result<Payload, RpcError> {
         let procedure = self.get(path).ok_or_else(|| no_procedure(path))?;
         let Handler::Call(handler) = &procedure.handler else {
             return Err(RpcError::bad_request(format!(

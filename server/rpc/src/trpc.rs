@@ -3,6 +3,7 @@
 //! wire description in the design docs). The transport only decodes requests and encodes
 //! envelopes; procedures come from the [`Registry`](crate::Registry).
 
+pub mod cache;
 mod envelope;
 mod http;
 mod request;
@@ -56,6 +57,10 @@ pub struct TrpcConfig {
     pub max_batch_size: usize,
     /// Accept queries and subscriptions over POST (tRPC's `allowMethodOverride`).
     pub allow_method_override: bool,
+    /// Bodies smaller than this are sent uncompressed.
+    pub min_compress_bytes: usize,
+    /// Memory for compressed variants of query responses (least recently used evicted).
+    pub compression_cache_bytes: usize,
     /// SSE options.
     pub sse: SseConfig,
     /// WebSocket options.
@@ -73,6 +78,8 @@ impl Default for TrpcConfig {
             max_body_bytes: 1 << 20,
             max_batch_size: 64,
             allow_method_override: false,
+            min_compress_bytes: 1024,
+            compression_cache_bytes: 256 << 20,
             sse: SseConfig::default(),
             ws: WsConfig::default(),
             shutdown: CancellationToken::new(),
@@ -86,6 +93,8 @@ pub struct Trpc<S> {
     registry: Arc<Registry<S>>,
     state: S,
     config: TrpcConfig,
+    /// Compressed query responses, shared by every client.
+    compression: cache::CompressionCache,
     /// The open WebSocket connections, so shutdown can wait for their farewells.
     sockets: TaskTracker,
 }
@@ -107,6 +116,7 @@ impl<S: Clone + Send + Sync + 'static> Trpc<S> {
         Arc::new(Self {
             registry,
             state,
+            compression: cache::CompressionCache::new(config.compression_cache_bytes),
             config,
             sockets: TaskTracker::new(),
         })

@@ -49,6 +49,14 @@ fn registry() -> Registry<State> {
             Ok(json!({ "id": input.id }))
         }
     });
+    r.query("things.big", |_: Ctx<State>, _: ()| async {
+        let json = serde_json::to_vec(&vec!["some repeated content"; 5_000]).expect("encode");
+        let hash = xxhash_rust::xxh3::xxh3_64(&json);
+        Ok(tidings_rpc::Encoded::<Vec<String>>::with_hash(
+            Bytes::from(json),
+            hash,
+        ))
+    });
     r.query(
         "things.optional",
         |_: Ctx<State>, input: Option<ById>| async move { Ok(input.map(|i| i.id)) },
@@ -150,8 +158,99 @@ async fn query_without_input_and_vary_header() {
     let r = get("/trpc/things.getAll").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), r#"{"result":{"data":["a","b"]}}"#);
-    assert_eq!(r.headers["vary"], "trpc-accept, accept");
+    assert_eq!(r.headers["vary"], "trpc-accept, accept, accept-encoding");
     assert_eq!(r.headers["content-type"], "application/json");
+    let r = post("/trpc/things.create", r#"{"name":"x"}"#).await;
+    assert_eq!(r.headers["vary"], "trpc-accept, accept");
+    assert!(
+        r.headers.get("etag").is_none(),
+        "mutations are not cacheable"
+    );
+}
+
+async fn get_with(uri: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    send(req.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn etag_and_304_revalidation() {
+    let r = get("/trpc/things.big").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let tag = r.headers["etag"].to_str().unwrap().to_owned();
+    assert_eq!(r.headers["cache-control"], "no-cache");
+    let again = get_with("/trpc/things.big", &[("if-none-match", &tag)]).await;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    assert_eq!(again.headers["etag"], tag.as_str());
+    let other = get_with(
+        "/trpc/things.big",
+        &[("if-none-match", "\"something-else\"")],
+    )
+    .await;
+    assert_eq!(other.status, 200);
+    let batch = get("/trpc/things.big?batch=1").await;
+    assert_ne!(
+        batch.headers["etag"].to_str().unwrap(),
+        tag,
+        "a batch is another representation"
+    );
+    let small = get("/trpc/things.getAll").await;
+    assert_ne!(small.headers["etag"].to_str().unwrap(), tag);
+    let missing = get(&format!(
+        "/trpc/things.getById?input={}",
+        enc(r#"{"id":"nope"}"#)
+    ))
+    .await;
+    assert!(
+        missing.headers.get("etag").is_none(),
+        "errors are not cacheable"
+    );
+}
+
+#[tokio::test]
+async fn compressed_variants_decode_to_the_same_body() {
+    let plain = get("/trpc/things.big").await;
+    assert!(plain.headers.get("content-encoding").is_none());
+    for (accept, token) in [
+        ("gzip", "gzip"),
+        ("br, gzip", "br"),
+        ("gzip, br, zstd", "zstd"),
+    ] {
+        let r = get_with("/trpc/things.big", &[("accept-encoding", accept)]).await;
+        assert_eq!(r.headers["content-encoding"], token);
+        assert!(
+            r.body.len() < plain.body.len() / 4,
+            "{token}: {} bytes",
+            r.body.len()
+        );
+        let decoded = match token {
+            "gzip" => {
+                let mut out = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut flate2::read::GzDecoder::new(&r.body[..]),
+                    &mut out,
+                )
+                .unwrap();
+                out
+            }
+            "br" => {
+                let mut out = Vec::new();
+                brotli::BrotliDecompress(&mut &r.body[..], &mut out).unwrap();
+                out
+            }
+            _ => zstd::decode_all(&r.body[..]).unwrap(),
+        };
+        assert_eq!(decoded, plain.body.to_vec(), "{token}");
+    }
+    let small = get_with("/trpc/things.getAll", &[("accept-encoding", "gzip")]).await;
+    assert!(
+        small.headers.get("content-encoding").is_none(),
+        "tiny bodies go as they are"
+    );
 }
 
 #[tokio::test]

@@ -1,15 +1,13 @@
 //! Compute: instances and what they are built from (flavors, keypairs, zones, server groups).
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use tidings_openstack::model::{
     AvailabilityZone, ComputeLimits, Flavor, Instance, Keypair, ServerGroup, VolumeAttachment,
 };
 use tidings_openstack::{Client, CreateInstance};
-use tidings_rpc::{Registry, RpcError};
+use tidings_rpc::{Encoded, Registry, RpcError};
 
-use super::{AppCtx, ById, ProjectFilter, announce, find, list};
+use super::{AppCtx, ById, ProjectFilter, all, announce, find, list};
 use crate::error;
 use crate::state::AppState;
 use crate::updates::UpdateType::{Compute, Volumes};
@@ -42,7 +40,7 @@ pub(super) fn mount(r: &mut Registry<AppState>) {
 async fn get_instances(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
-) -> Result<Arc<Vec<Instance>>, RpcError> {
+) -> Result<Encoded<Vec<Instance>>, RpcError> {
     list(&ctx.state.sources.instances, input).await
 }
 
@@ -61,36 +59,26 @@ async fn get_attachments(ctx: AppCtx, input: ById) -> Result<Vec<VolumeAttachmen
         .map_err(error::upstream)
 }
 
-async fn get_flavors(ctx: AppCtx, _: ()) -> Result<Arc<Vec<Flavor>>, RpcError> {
-    ctx.state.sources.flavors.get().await.map_err(error::source)
+async fn get_flavors(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<Flavor>>, RpcError> {
+    all(&ctx.state.sources.flavors).await
 }
 
-async fn get_keypairs(ctx: AppCtx, _: ()) -> Result<Arc<Vec<Keypair>>, RpcError> {
-    ctx.state
-        .sources
-        .keypairs
-        .get()
-        .await
-        .map_err(error::source)
+async fn get_keypairs(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<Keypair>>, RpcError> {
+    all(&ctx.state.sources.keypairs).await
 }
 
 async fn get_server_groups(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
-) -> Result<Arc<Vec<ServerGroup>>, RpcError> {
+) -> Result<Encoded<Vec<ServerGroup>>, RpcError> {
     list(&ctx.state.sources.server_groups, input).await
 }
 
 async fn get_availability_zones(
     ctx: AppCtx,
     _: (),
-) -> Result<Arc<Vec<AvailabilityZone>>, RpcError> {
-    ctx.state
-        .sources
-        .availability_zones
-        .get()
-        .await
-        .map_err(error::source)
+) -> Result<Encoded<Vec<AvailabilityZone>>, RpcError> {
+    all(&ctx.state.sources.availability_zones).await
 }
 
 async fn get_limits(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<ComputeLimits, RpcError> {

@@ -1,11 +1,9 @@
 //! Images: what instances boot from.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use tidings_openstack::CreateImage;
 use tidings_openstack::model::Image;
-use tidings_rpc::{Registry, RpcError};
+use tidings_rpc::{Encoded, Registry, RpcError};
 
 use super::{AppCtx, ById, ProjectFilter, announce, find, list};
 use crate::error;
@@ -21,7 +19,10 @@ pub(super) fn mount(r: &mut Registry<AppState>) {
     r.mutation("images.delete", delete);
 }
 
-async fn get_all(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<Arc<Vec<Image>>, RpcError> {
+async fn get_all(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Encoded<Vec<Image>>, RpcError> {
     list(&ctx.state.sources.images, input).await
 }
 

@@ -1,10 +1,8 @@
 //! Networks: Neutron networks, subnets, ports, routers, floating IPs and security groups.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use tidings_openstack::model::{FloatingIp, Network, Port, Router, SecurityGroup, Subnet};
-use tidings_rpc::{Registry, RpcError};
+use tidings_rpc::{Encoded, Registry, RpcError};
 
 use super::{AppCtx, ById, ProjectFilter, announce, find, list};
 use crate::error;
@@ -31,7 +29,10 @@ pub(super) fn mount(r: &mut Registry<AppState>) {
     r.mutation("networks.delete", delete);
 }
 
-async fn get_all(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<Arc<Vec<Network>>, RpcError> {
+async fn get_all(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Encoded<Vec<Network>>, RpcError> {
     list(&ctx.state.sources.networks, input).await
 }
 
@@ -42,32 +43,35 @@ async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Network, RpcError> {
 async fn get_subnets(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
-) -> Result<Arc<Vec<Subnet>>, RpcError> {
+) -> Result<Encoded<Vec<Subnet>>, RpcError> {
     list(&ctx.state.sources.subnets, input).await
 }
 
-async fn get_ports(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<Arc<Vec<Port>>, RpcError> {
+async fn get_ports(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Encoded<Vec<Port>>, RpcError> {
     list(&ctx.state.sources.ports, input).await
 }
 
 async fn get_routers(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
-) -> Result<Arc<Vec<Router>>, RpcError> {
+) -> Result<Encoded<Vec<Router>>, RpcError> {
     list(&ctx.state.sources.routers, input).await
 }
 
 async fn get_floating_ips(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
-) -> Result<Arc<Vec<FloatingIp>>, RpcError> {
+) -> Result<Encoded<Vec<FloatingIp>>, RpcError> {
     list(&ctx.state.sources.floating_ips, input).await
 }
 
 async fn get_security_groups(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
-) -> Result<Arc<Vec<SecurityGroup>>, RpcError> {
+) -> Result<Encoded<Vec<SecurityGroup>>, RpcError> {
     list(&ctx.state.sources.security_groups, input).await
 }
 

@@ -1,9 +1,7 @@
 //! Progress: operations under way (instance builds, volume and image transitions), for
 //! progress bars.
 
-use std::sync::Arc;
-
-use tidings_rpc::{Registry, RpcError};
+use tidings_rpc::{Encoded, Registry, RpcError};
 
 use super::{AppCtx, ProjectFilter, list};
 use crate::sources::Operation;
@@ -18,6 +16,6 @@ pub(super) fn mount(r: &mut Registry<AppState>) {
 async fn get_active(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
-) -> Result<Arc<Vec<Operation>>, RpcError> {
+) -> Result<Encoded<Vec<Operation>>, RpcError> {
     list(&ctx.state.sources.operations, input).await
 }

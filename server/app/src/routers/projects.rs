@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 use tidings_openstack::model::{ComputeLimits, Project, VolumeQuota};
-use tidings_rpc::{Registry, RpcError};
+use tidings_rpc::{Encoded, Registry, RpcError};
 
-use super::{AppCtx, ById, find};
+use super::{AppCtx, ById, all, find};
 use crate::error;
 use crate::state::AppState;
 use crate::updates::UpdateType::{Compute, Projects, Volumes};
@@ -18,13 +18,8 @@ pub(super) fn mount(r: &mut Registry<AppState>) {
         .invalidated_by_types([Compute.as_str(), Volumes.as_str()]);
 }
 
-async fn get_all(ctx: AppCtx, _: ()) -> Result<std::sync::Arc<Vec<Project>>, RpcError> {
-    ctx.state
-        .sources
-        .projects
-        .get()
-        .await
-        .map_err(error::source)
+async fn get_all(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<Project>>, RpcError> {
+    all(&ctx.state.sources.projects).await
 }
 
 async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Project, RpcError> {

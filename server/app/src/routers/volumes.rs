@@ -1,14 +1,12 @@
 //! Volumes: block storage, its snapshots, backups and types, and attaching volumes to
 //! instances.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use tidings_openstack::CreateVolume;
 use tidings_openstack::model::{Volume, VolumeBackup, VolumeSnapshot, VolumeType};
-use tidings_rpc::{Registry, RpcError};
+use tidings_rpc::{Encoded, Registry, RpcError};
 
-use super::{AppCtx, ById, ProjectFilter, announce, find, list};
+use super::{AppCtx, ById, ProjectFilter, all, announce, find, list};
 use crate::error;
 use crate::state::AppState;
 use crate::updates::UpdateType::{Compute, Volumes};
@@ -31,7 +29,10 @@ pub(super) fn mount(r: &mut Registry<AppState>) {
     r.mutation("volumes.detach", detach);
 }
 
-async fn get_all(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<Arc<Vec<Volume>>, RpcError> {
+async fn get_all(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Encoded<Vec<Volume>>, RpcError> {
     list(&ctx.state.sources.volumes, input).await
 }
 
@@ -42,21 +43,16 @@ async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Volume, RpcError> {
 async fn get_snapshots(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
-) -> Result<Arc<Vec<VolumeSnapshot>>, RpcError> {
+) -> Result<Encoded<Vec<VolumeSnapshot>>, RpcError> {
     list(&ctx.state.sources.snapshots, input).await
 }
 
-async fn get_backups(ctx: AppCtx, _: ()) -> Result<Arc<Vec<VolumeBackup>>, RpcError> {
-    ctx.state.sources.backups.get().await.map_err(error::source)
+async fn get_backups(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<VolumeBackup>>, RpcError> {
+    all(&ctx.state.sources.backups).await
 }
 
-async fn get_types(ctx: AppCtx, _: ()) -> Result<Arc<Vec<VolumeType>>, RpcError> {
-    ctx.state
-        .sources
-        .volume_types
-        .get()
-        .await
-        .map_err(error::source)
+async fn get_types(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<VolumeType>>, RpcError> {
+    all(&ctx.state.sources.volume_types).await
 }
 
 /// Input of `volumes.create`.

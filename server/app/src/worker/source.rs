@@ -7,9 +7,11 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use serde::Serialize;
+use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::digest::{self, ScopeDigests};
@@ -92,6 +94,15 @@ pub struct SourceHealth {
     pub last_error: Option<String>,
 }
 
+/// A source's value serialized as JSON, with the xxh3 hash of those bytes.
+#[derive(Debug, Clone)]
+pub struct Json {
+    /// The JSON text.
+    pub bytes: Bytes,
+    /// xxh3 of `bytes`.
+    pub hash: u64,
+}
+
 /// A reader's handle on a source. Cheap to clone.
 pub struct SourceHandle<T> {
     source: Arc<Source<T>>,
@@ -127,6 +138,8 @@ struct Source<T> {
 struct State<T> {
     /// The last good answer.
     value: Option<Arc<Vec<T>>>,
+    /// `value` as JSON with its hash, serialized at most once per value (on first request).
+    json: Arc<OnceCell<Json>>,
     /// The per-scope digests of `value`.
     digests: ScopeDigests,
     /// Polls failed in a row.
@@ -142,6 +155,7 @@ impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
     pub(super) fn new(spec: SourceSpec<T>, updates: UpdateService) -> Self {
         let state = State {
             value: None,
+            json: Arc::new(OnceCell::new()),
             digests: ScopeDigests::new(),
             failures: 0,
             last_success: None,
@@ -176,6 +190,42 @@ impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
         }
         let (_, polled) = self.poll().await;
         polled.or_else(|error| self.current().ok_or(error))
+    }
+
+    /// The last good value as JSON and its xxh3 hash, serialized once per value and shared by
+    /// every request (like [`SourceHandle::get`] when there is no value yet).
+    pub async fn get_json(&self) -> Result<Json, SourceError> {
+        let value = self.get().await?;
+        let cell = {
+            let state = lock(&self.source.state);
+            match &state.value {
+                Some(current) if Arc::ptr_eq(current, &value) => Arc::clone(&state.json),
+                // Replaced meanwhile: serialize the value this call is answering with.
+                _ => Arc::new(OnceCell::new()),
+            }
+        };
+        let name = self.source.spec.name;
+        let encoded = cell
+            .get_or_try_init(|| async move {
+                let encode = move || {
+                    let bytes = serde_json::to_vec(&*value)?;
+                    let hash = xxhash_rust::xxh3::xxh3_64(&bytes);
+                    Ok::<_, serde_json::Error>(Json {
+                        bytes: bytes.into(),
+                        hash,
+                    })
+                };
+                match tokio::task::spawn_blocking(encode).await {
+                    Ok(result) => result.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .await
+            .map_err(|message| SourceError {
+                name,
+                message: message.into(),
+            })?;
+        Ok(encoded.clone())
     }
 
     /// Polls now (sharing any poll in progress); routers call it right after a mutation so
@@ -267,6 +317,7 @@ impl<T: Serialize + Send + Sync + 'static> Source<T> {
                 };
                 let value = Arc::new(items);
                 state.value = Some(Arc::clone(&value));
+                state.json = Arc::new(OnceCell::new());
                 state.digests = digests;
                 (outcome, value)
             }

@@ -367,3 +367,21 @@ async fn run_polls_until_cancelled_and_then_stops() {
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert_eq!(fake.calls(), calls, "no poll after cancellation");
 }
+
+#[tokio::test]
+async fn json_is_serialized_once_per_value() {
+    let fake = Fake::new(vec![volume("v1", Some("p1"), 1)]);
+    let (_worker, handle, _subscription) = setup(&fake);
+    let first = handle.get_json().await.unwrap();
+    let again = handle.get_json().await.unwrap();
+    assert_eq!(first.bytes.as_ptr(), again.bytes.as_ptr(), "the same bytes, not a new serialization");
+    assert_eq!(first.hash, xxhash_rust::xxh3::xxh3_64(&first.bytes));
+    assert_eq!(serde_json::from_slice::<Value>(&first.bytes).unwrap(), json!([{"id":"v1","project":"p1","size":1}]));
+    handle.refresh().await;
+    assert_eq!(handle.get_json().await.unwrap().bytes.as_ptr(), first.bytes.as_ptr(), "unchanged data keeps its bytes");
+    fake.answer(Ok(vec![volume("v1", Some("p1"), 2)]));
+    handle.refresh().await;
+    let changed = handle.get_json().await.unwrap();
+    assert_ne!(changed.hash, first.hash);
+    assert_eq!(serde_json::from_slice::<Value>(&changed.bytes).unwrap()[0]["size"], 2);
+}

@@ -28,7 +28,7 @@ pub(super) fn error_envelope(error: &RpcError, path: Option<&str>) -> Bytes {
 }
 
 /// Appends one call's envelope to `body` without copying a successful output.
-pub(super) fn push_envelope(body: &mut Chunks, path: &str, result: &Result<Bytes, RpcError>) {
+pub(super) fn push_envelope(body: &mut Chunks, path: &str, result: Result<&Bytes, &RpcError>) {
     match result {
         Ok(json) => {
             body.push(Bytes::from_static(RESULT_OPEN));

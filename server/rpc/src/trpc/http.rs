@@ -10,21 +10,25 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use http::{HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::value::RawValue;
 
 use super::Trpc;
+use super::cache;
 use super::envelope::{error_envelope, push_envelope};
 use super::request::{self, Query};
 use super::sse;
 use crate::body::Chunks;
 use crate::error::{ErrorCode, RpcError};
 use crate::procedure::{
-    Ctx, Procedure, ProcedureKind, RawInput, RequestMeta, Transport, no_procedure,
+    Ctx, Payload, Procedure, ProcedureKind, RawInput, RequestMeta, Transport, no_procedure,
 };
 
 /// `vary` on every tRPC response.
 pub(super) const VARY: HeaderValue = HeaderValue::from_static("trpc-accept, accept");
+
+/// `vary` on responses that may be compressed.
+const VARY_ENCODED: HeaderValue = HeaderValue::from_static("trpc-accept, accept, accept-encoding");
 
 /// One call of a request, resolved against the registry.
 struct Call<'a, S> {
@@ -152,13 +156,22 @@ async fn prepare<S: Clone + Send + Sync + 'static>(
         let ctx = ctx.clone();
         async move {
             match prepared {
-                Ok(input) => trpc.registry.call(ctx, &call.path, input).await,
+                Ok(input) => trpc.registry.call_payload(ctx, &call.path, input).await,
                 Err(e) => Err(e),
             }
         }
     });
     let results = futures::future::join_all(futures).await;
-    Ok(json_response(&calls, &results, query.batch, allow))
+    let reply = JsonReply {
+        calls: &calls,
+        results,
+        batch: query.batch,
+        allow,
+    };
+    let cacheable = parts.method == Method::GET;
+    Ok(reply
+        .into_response(trpc, &ctx.meta.headers, cacheable)
+        .await)
 }
 
 /// Procedures of different kinds may not share a batch (unknown paths do not count).
@@ -290,7 +303,7 @@ impl BatchInputs {
     }
 }
 
-fn status_of(result: &Result<Bytes, RpcError>) -> u16 {
+fn status_of(result: &Result<Payload, RpcError>) -> u16 {
     match result {
         Ok(_) => 200,
         Err(e) => e.code.http_status(),
@@ -298,7 +311,7 @@ fn status_of(result: &Result<Bytes, RpcError>) -> u16 {
 }
 
 /// One distinct status ⇒ that status; several ⇒ 207.
-fn batch_status(results: &[Result<Bytes, RpcError>]) -> StatusCode {
+fn batch_status(results: &[Result<Payload, RpcError>]) -> StatusCode {
     let mut statuses = results.iter().map(status_of);
     let first = statuses.next().unwrap_or(200);
     let code = if statuses.all(|s| s == first) {
@@ -309,33 +322,97 @@ fn batch_status(results: &[Result<Bytes, RpcError>]) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-fn json_response<S>(
-    calls: &[Call<'_, S>],
-    results: &[Result<Bytes, RpcError>],
+/// The answer to a (batch of) queries or mutations as one JSON document.
+struct JsonReply<'a, 'r, S> {
+    calls: &'a [Call<'r, S>],
+    results: Vec<Result<Payload, RpcError>>,
     batch: bool,
     allow: Option<HeaderValue>,
-) -> Response {
-    let mut body = Chunks::new();
-    if batch {
-        body.push(Bytes::from_static(b"["));
-    }
-    for (index, (call, result)) in calls.iter().zip(results).enumerate() {
-        if index > 0 {
-            body.push(Bytes::from_static(b","));
+}
+
+impl<S> JsonReply<'_, '_, S> {
+    fn body(&self) -> Chunks {
+        let mut body = Chunks::new();
+        if self.batch {
+            body.push(Bytes::from_static(b"["));
         }
-        push_envelope(&mut body, &call.path, result);
+        for (index, (call, result)) in self.calls.iter().zip(&self.results).enumerate() {
+            if index > 0 {
+                body.push(Bytes::from_static(b","));
+            }
+            push_envelope(&mut body, &call.path, result.as_ref().map(|p| &p.json));
+        }
+        if self.batch {
+            body.push(Bytes::from_static(b"]"));
+        }
+        body
     }
-    if batch {
-        body.push(Bytes::from_static(b"]"));
+
+    /// Identifies the body: per-call content hashes (supplied by the procedure, or computed
+    /// here for outputs that came without one), and the batch shape.
+    fn content_hash(&self) -> u64 {
+        let digests: Vec<[u8; 8]> = self
+            .results
+            .iter()
+            .map(|r| match r {
+                Ok(Payload {
+                    hash: Some(hash), ..
+                }) => hash.to_le_bytes(),
+                Ok(Payload { json, .. }) => cache::hash_chunks(0, [&json[..]]).to_le_bytes(),
+                Err(e) => cache::hash_chunks(1, [&e.shape_json(None)[..]]).to_le_bytes(),
+            })
+            .collect();
+        cache::hash_chunks(u64::from(self.batch), digests.iter().map(|d| &d[..]))
     }
-    let mut builder = Response::builder()
-        .status(batch_status(results))
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::VARY, VARY);
-    if let Some(allow) = allow {
-        builder = builder.header(header::ALLOW, allow);
+
+    /// Successful GETs carry a strong ETag (304 when the client has it) and are compressed
+    /// when the client accepts it, each variant made once per content.
+    async fn into_response<T>(
+        self,
+        trpc: &Trpc<T>,
+        headers: &HeaderMap,
+        cacheable: bool,
+    ) -> Response {
+        let status = batch_status(&self.results);
+        let body = self.body();
+        let mut builder = Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(allow) = &self.allow {
+            builder = builder.header(header::ALLOW, allow);
+        }
+        if !cacheable || status != StatusCode::OK {
+            return builder
+                .header(header::VARY, VARY)
+                .body(Body::new(body))
+                .unwrap_or_default();
+        }
+        let hash = self.content_hash();
+        let tag = cache::etag(hash);
+        builder = builder
+            .header(header::VARY, VARY_ENCODED)
+            .header(header::ETAG, tag.clone())
+            .header(header::CACHE_CONTROL, "no-cache");
+        if cache::not_modified(headers, &tag) {
+            return builder
+                .status(StatusCode::NOT_MODIFIED)
+                .body(Body::empty())
+                .unwrap_or_default();
+        }
+        if body.len() >= trpc.config.min_compress_bytes as u64
+            && let Some(encoding) = cache::negotiate(headers)
+            && let Some(compressed) = trpc
+                .compression
+                .get(hash, encoding, || body.to_bytes())
+                .await
+        {
+            return builder
+                .header(header::CONTENT_ENCODING, encoding.token())
+                .body(Body::from(compressed))
+                .unwrap_or_default();
+        }
+        builder.body(Body::new(body)).unwrap_or_default()
     }
-    builder.body(Body::new(body)).unwrap_or_default()
 }
 
 /// A whole-request error: one error object (even for batches), no `data.path`.
@@ -373,7 +450,7 @@ fn jsonl_response<S: Clone + Send + Sync + 'static>(
                 };
                 let mut line = Chunks::new();
                 line.push(Bytes::from(format!("[{index},0,[[")));
-                push_envelope(&mut line, &path, &result);
+                push_envelope(&mut line, &path, result.as_ref());
                 line.push(Bytes::from_static(b"]]]\n"));
                 line
             }

@@ -22,6 +22,10 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at startup and moved out at once; boxing would only add noise"
+)]
 pub enum Command {
     /// Serve the BFF (tRPC over HTTP and SSE, the console), over the embedded simulator unless
     /// `--upstream` names a Keystone.
@@ -89,6 +93,10 @@ pub struct ServeArgs {
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "TIDINGS_LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
+    /// Directory of the built web console, served at `/` (`npm run build -w web-client`
+    /// writes it).
+    #[arg(long, env = "TIDINGS_CONSOLE_DIR", default_value = "web-client/dist")]
+    pub console_dir: PathBuf,
     /// The embedded simulator's options (ignored with `--upstream`).
     #[command(flatten)]
     pub sim: SimOptions,
@@ -189,5 +197,6 @@ mod tests {
         };
         assert_eq!(args.poll_interval, Duration::from_secs(2));
         assert_eq!(args.os_username, "admin");
+        assert_eq!(args.console_dir, PathBuf::from("web-client/dist"));
     }
 }

@@ -3,12 +3,15 @@
 //! [`Tidings::serve`].
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json};
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use serde_json::json;
 use tidings_openstack::{Client, ClientConfig};
@@ -16,6 +19,7 @@ use tidings_rpc::{Registry, Trpc, TrpcConfig, WsConfig};
 use tidings_sim::{RunningSim, SimConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower_http::services::ServeDir;
 
 use crate::config::{ServeArgs, SimOptions};
 use crate::routers;
@@ -48,6 +52,7 @@ pub struct Tidings {
     /// The embedded simulator, when no upstream was given.
     pub sim: Option<RunningSim>,
     max_body_bytes: usize,
+    console_dir: PathBuf,
 }
 
 impl Tidings {
@@ -100,6 +105,7 @@ impl Tidings {
             worker,
             sim,
             max_body_bytes: args.max_body_bytes,
+            console_dir: args.console_dir.clone(),
         })
     }
 
@@ -134,7 +140,8 @@ impl Tidings {
                 },
             ))
             .route("/healthz", get(|| async { "ok" }))
-            .route("/readyz", get(readyz).with_state(self.state.clone()));
+            .route("/readyz", get(readyz).with_state(self.state.clone()))
+            .fallback_service(console(&self.console_dir));
         (router, trpc)
     }
 
@@ -185,6 +192,51 @@ fn sim_config(options: &SimOptions) -> SimConfig {
     }
 }
 
+/// The web console: the files of `dir` at `/`, and `index.html` for client-side routes (paths
+/// whose last segment has no extension). Until the console is built, `/` says how to build it.
+/// Checked on each request, so building it does not need a restart.
+fn console(dir: &Path) -> Router {
+    let dir = Arc::new(dir.to_path_buf());
+    Router::new()
+        .fallback_service(ServeDir::new(dir.as_path()))
+        .layer(middleware::from_fn_with_state(dir, console_gate))
+}
+
+async fn console_gate(State(dir): State<Arc<PathBuf>>, request: Request, next: Next) -> Response {
+    let index = dir.join("index.html");
+    let path = request.uri().path().to_owned();
+    if !tokio::fs::try_exists(&index).await.unwrap_or(false) {
+        return console_missing(&path, &dir);
+    }
+    let page_route = matches!(*request.method(), Method::GET | Method::HEAD)
+        && !path.rsplit('/').next().unwrap_or_default().contains('.');
+    let response = next.run(request).await;
+    if response.status() != StatusCode::NOT_FOUND || !page_route {
+        return response;
+    }
+    match tokio::fs::read_to_string(&index).await {
+        Ok(html) => ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(error = ?error, "reading the console's index.html failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn console_missing(path: &str, dir: &Path) -> Response {
+    if path != "/" {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    let text = format!(
+        "Tidings is running, but the web console is not built: {} has no index.html.\n\n\
+         Build it with `npm run build -w web-client` (from the repository root), or point\n\
+         --console-dir / TIDINGS_CONSOLE_DIR at a built console. `./dev demo` builds it first.\n\n\
+         The API is at /trpc (e.g. /trpc/projects.getAll); health at /healthz and /readyz.\n",
+        dir.display()
+    );
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+}
+
 /// Ready once every polled source has answered at least once and is up now.
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
     let down: Vec<&str> = state
@@ -201,5 +253,70 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "ready": false, "down": down })),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A console directory of its own under the system temp dir.
+    fn console_dir(name: &str, built: bool) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("tidings-console-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("assets")).unwrap();
+        if built {
+            std::fs::write(dir.join("index.html"), "<!doctype html><p>console</p>").unwrap();
+            std::fs::write(dir.join("assets/app.js"), "console.log(1)").unwrap();
+        }
+        dir
+    }
+
+    /// Status line and body of `GET path` against `router`, over a real connection.
+    async fn get(router: Router, path: &str) -> (String, String) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).await.unwrap();
+        server.abort();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        (
+            head.lines().next().unwrap_or_default().to_owned(),
+            body.to_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn serves_the_built_console_with_client_side_routes() {
+        let dir = console_dir("built", true);
+        let (status, body) = get(console(&dir), "/").await;
+        assert!(status.contains("200"), "{status}");
+        assert!(body.contains("console"));
+        let (status, body) = get(console(&dir), "/assets/app.js").await;
+        assert!(status.contains("200"), "{status}");
+        assert!(body.contains("console.log"));
+        let (status, body) = get(console(&dir), "/projects/demo").await;
+        assert!(status.contains("200"), "{status}");
+        assert!(body.contains("console"));
+        let (status, _) = get(console(&dir), "/assets/missing.js").await;
+        assert!(status.contains("404"), "{status}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn says_how_to_build_the_console_when_it_is_missing() {
+        let dir = console_dir("missing", false);
+        let (status, body) = get(console(&dir), "/").await;
+        assert!(status.contains("200"), "{status}");
+        assert!(body.contains("npm run build -w web-client"), "{body}");
+        let (status, _) = get(console(&dir), "/elsewhere").await;
+        assert!(status.contains("404"), "{status}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -7,8 +7,10 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
-# Start the demo: the BFF on http://127.0.0.1:8080 over the embedded simulated cloud.
+# Start the demo: builds the web console, then the BFF on http://127.0.0.1:8080 (the console at
+# /) over the embedded simulated cloud.
 demo *ARGS:
+    npm run build -w web-client
     cargo run -p tidings -- serve {{ARGS}}
 
 # Run the simulator alone on http://127.0.0.1:8081.
@@ -16,8 +18,8 @@ sim *ARGS:
     cargo run -p tidings -- sim {{ARGS}}
 
 # Run every test: lints, Rust unit and integration tests, the @trpc/client conformance suite,
-# the TypeScript bindings and the Python JSON-RPC clients.
-test: lint test-rust test-conformance test-bindings test-python
+# the TypeScript bindings, the Python JSON-RPC clients and the web client.
+test: lint test-rust test-conformance test-bindings test-python test-web
 
 # Rust unit and integration tests (nextest when installed).
 test-rust:
@@ -39,6 +41,14 @@ test-python:
     cargo build -p tidings
     TIDINGS_BIN="$PWD/target/debug/tidings" PYTHONDONTWRITEBYTECODE=1 \
         target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
+
+# The web client: the console's build, its unit and type tests, and the console end to end in
+# headless Chromium (two tabs sharing one stream) against a real server.
+test-web:
+    cargo build -p tidings
+    npm run build -w web-client
+    npm test -w web-client
+    TIDINGS_BIN="$PWD/target/debug/tidings" npm run test:e2e -w web-client
 
 # Regenerate the TypeScript bindings package (bindings/) from the server's procedure registry.
 bindings:

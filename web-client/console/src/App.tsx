@@ -76,7 +76,10 @@ export function App() {
             <p className="muted">{projects.isPending ? 'Loading projects…' : 'No project.'}</p>
           </div>
         )}
-        <NoticeLog notices={notices} />
+        <NoticeLog
+          notices={notices}
+          projectNames={new Map(projects.data?.map((p) => [p.id, p.name]))}
+        />
       </main>
     </div>
   );

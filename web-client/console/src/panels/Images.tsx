@@ -1,17 +1,18 @@
-// Images the project can use: its own and public ones.
+// Images the project can use: its own, shared and public ones.
 import { trpc, useAutoRefetch } from '../../../src';
 import { Empty, Panel, StatusPill, formatBytes } from '../ui';
 
 export function Images({ projectId }: { projectId: string }) {
-  const images = trpc.images.getAll.useQuery({ projectId });
+  const images = trpc.images.getAll.useQuery();
   useAutoRefetch('images');
-  const list = [...(images.data ?? [])].sort((a, b) =>
+  const usable = (images.data ?? []).filter((i) => i.visibility !== 'private' || i.owner === projectId);
+  const list = [...usable].sort((a, b) =>
     (a.name ?? a.id).localeCompare(b.name ?? b.id),
   );
   return (
     <Panel
       title="Images"
-      count={images.data?.length}
+      count={images.data ? usable.length : undefined}
       loading={images.isPending}
       error={images.error}
       testId="images"

@@ -109,7 +109,7 @@ function CreateInstance({ projectId }: { projectId: string }) {
   const [flavorId, setFlavorId] = useState('');
   const [imageId, setImageId] = useState('');
   const usableImages = (images.data ?? []).filter(
-    (i) => i.status === 'active' && (i.visibility === 'public' || i.owner === projectId),
+    (i) => i.status === 'active' && (i.visibility !== 'private' || i.owner === projectId),
   );
   const flavor = flavorId || flavors.data?.[0]?.id || '';
   const image = imageId || usableImages[0]?.id || '';

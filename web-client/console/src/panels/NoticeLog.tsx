@@ -3,7 +3,12 @@ import type { Notice, UpdateType } from '../../../src';
 
 export type LoggedNotice = { notice: Notice<UpdateType>; id: string | undefined; at: Date };
 
-export function NoticeLog({ notices }: { notices: LoggedNotice[] }) {
+export function NoticeLog(props: {
+  notices: LoggedNotice[];
+  /** Project names by id, to say where a change happened. */
+  projectNames: ReadonlyMap<string, string>;
+}) {
+  const { notices, projectNames } = props;
   return (
     <aside className="panel notices" data-testid="notices">
       <header className="panel-head">
@@ -20,7 +25,7 @@ export function NoticeLog({ notices }: { notices: LoggedNotice[] }) {
               <span className="notice-type">{notice.type}</span>
               <span className="muted small">
                 {'scope' in notice && notice.scope
-                  ? `project ${notice.scope.slice(0, 8)}`
+                  ? `in ${projectNames.get(notice.scope) ?? notice.scope.slice(0, 8)}`
                   : 'reason' in notice && notice.reason
                     ? notice.reason
                     : 'global'}

@@ -2,8 +2,8 @@
 //! instances.
 
 use serde::{Deserialize, Serialize};
-use tidings_openstack::CreateVolume;
 use tidings_openstack::model::{Volume, VolumeBackup, VolumeSnapshot, VolumeType};
+use tidings_openstack::{Client, CreateVolume};
 use tidings_rpc::{Encoded, Registry, RpcError};
 
 use super::{AppCtx, ById, ProjectFilter, all, announce, find, list};
@@ -145,31 +145,37 @@ pub struct AttachmentInput {
 }
 
 async fn attach(ctx: AppCtx, input: AttachmentInput) -> Result<(), RpcError> {
-    let project = project_of(&ctx, &input.volume_id).await?;
-    ctx.state
-        .openstack
-        .attach_volume(&input.instance_id, &input.volume_id)
-        .await
-        .map_err(error::upstream)?;
-    announce_attachment(&ctx, project.as_deref()).await;
-    Ok(())
+    change_attachment(&ctx, &input, async |os, server, volume| {
+        os.attach_volume(server, volume).await.map(drop)
+    })
+    .await
 }
 
 async fn detach(ctx: AppCtx, input: AttachmentInput) -> Result<(), RpcError> {
-    let project = project_of(&ctx, &input.volume_id).await?;
-    ctx.state
-        .openstack
-        .detach_volume(&input.instance_id, &input.volume_id)
-        .await
-        .map_err(error::upstream)?;
-    announce_attachment(&ctx, project.as_deref()).await;
-    Ok(())
+    change_attachment(&ctx, &input, async |os, server, volume| {
+        os.detach_volume(server, volume).await
+    })
+    .await
 }
 
-/// An attachment changes both the volume and the instance.
-async fn announce_attachment(ctx: &AppCtx, project: Option<&str>) {
+/// Attaches or detaches, then announces the change to both the volume and the instance.
+async fn change_attachment(
+    ctx: &AppCtx,
+    input: &AttachmentInput,
+    change: impl AsyncFnOnce(&Client, &str, &str) -> Result<(), tidings_openstack::Error>,
+) -> Result<(), RpcError> {
+    let project = project_of(ctx, &input.volume_id).await?;
+    change(&ctx.state.openstack, &input.instance_id, &input.volume_id)
+        .await
+        .map_err(error::upstream)?;
     tokio::join!(
-        announce(ctx, &ctx.state.sources.volumes, Volumes, project),
-        announce(ctx, &ctx.state.sources.instances, Compute, project),
+        announce(ctx, &ctx.state.sources.volumes, Volumes, project.as_deref()),
+        announce(
+            ctx,
+            &ctx.state.sources.instances,
+            Compute,
+            project.as_deref()
+        ),
     );
+    Ok(())
 }

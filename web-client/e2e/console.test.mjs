@@ -32,7 +32,7 @@ async function openConsole() {
   const page = await browser.context.newPage();
   page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
   await page.goto(`${server.base}/#project=${project.id}`);
-  await page.getByTestId('connection').getByText('Live').waitFor({ timeout: 10_000 });
+  await page.getByTestId('connection').getByText('Live').waitFor({ timeout: 30_000 });
   await page.getByTestId('volumes').locator('tbody tr').first().waitFor();
   return page;
 }

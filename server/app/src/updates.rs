@@ -8,6 +8,7 @@
 mod coalesce;
 mod kinds;
 mod log;
+mod remote;
 mod subscription;
 mod wire;
 
@@ -24,6 +25,7 @@ use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
 pub use kinds::{NoticeType, UpdateType};
+pub use remote::{Outbox, Outgoing, RemoteFeed};
 pub use subscription::{SubscribeRequest, Subscription};
 pub use wire::{ResyncReason, UpdateNotice};
 
@@ -94,6 +96,9 @@ struct Inner {
     coalesced: AtomicU64,
     /// Resync notices sent.
     resyncs: AtomicU64,
+    /// On a shared bus, where emitted notices go to be numbered and logged (see [`remote`]);
+    /// `None` for the in-process bus, which numbers and delivers them itself.
+    outbox: Option<tokio::sync::mpsc::UnboundedSender<Outgoing>>,
 }
 
 /// A resync notice and the event id it is tracked with.
@@ -106,8 +111,16 @@ struct Bus {
 }
 
 impl UpdateService {
-    /// A new, empty bus.
+    /// A new, empty in-process bus.
     pub fn new(config: UpdateConfig) -> Self {
+        Self::with_outbox(config, None)
+    }
+
+    /// A bus whose notices are numbered elsewhere when `outbox` is set.
+    fn with_outbox(
+        config: UpdateConfig,
+        outbox: Option<tokio::sync::mpsc::UnboundedSender<Outgoing>>,
+    ) -> Self {
         let (sender, _) = broadcast::channel(config.subscriber_queue.max(1));
         let bus = Bus {
             log: EventLog::new(config.log_capacity),
@@ -123,6 +136,7 @@ impl UpdateService {
             emitted: AtomicU64::new(0),
             coalesced: AtomicU64::new(0),
             resyncs: AtomicU64::new(0),
+            outbox,
         };
         Self {
             inner: Arc::new(inner),
@@ -148,7 +162,10 @@ impl UpdateService {
         let receiver = bus.sender.subscribe();
         let resume = bus.log.resume(request.last_event_id.as_deref(), current);
         if let Resume::After(seen) = resume {
-            let replay = bus.log.after(seen).filter(|event| types.contains(event.ty));
+            let replay = bus
+                .log
+                .after(seen)
+                .filter(|event| event.ty.is_some_and(|ty| types.contains(ty)));
             backlog.extend(replay.map(|event| Arc::clone(&event.notice)));
         }
         drop(bus);
@@ -183,14 +200,34 @@ impl UpdateService {
 }
 
 impl Inner {
-    /// Emits one event now: next id, encoded once, logged, broadcast. The one place notices
-    /// are traced.
+    /// Emits one event now: in-process, the next id, then [`Inner::deliver`]; on a shared bus,
+    /// off to the outbox, to come back numbered through [`RemoteFeed::deliver`].
     fn emit(&self, ty: UpdateType, scope: Option<&str>) {
-        let mut bus = lock(&self.bus);
+        if let Some(outbox) = &self.outbox {
+            // Closed only when the bus task is gone (shutdown): nothing to deliver to then.
+            let _ = outbox.send(Outgoing {
+                ty,
+                scope: scope.map(Box::from),
+            });
+            return;
+        }
+        let bus = lock(&self.bus);
         let event_id = self.last_id.load(Ordering::Relaxed) + 1;
+        self.deliver(bus, event_id, ty, scope);
+    }
+
+    /// Delivers event `event_id` (the one after the latest): encoded once, logged, broadcast.
+    /// The one place notices are traced.
+    fn deliver(
+        &self,
+        mut bus: MutexGuard<'_, Bus>,
+        event_id: u64,
+        ty: UpdateType,
+        scope: Option<&str>,
+    ) {
         let event = Logged {
             id: event_id,
-            ty,
+            ty: Some(ty),
             notice: wire::change(event_id, ty, scope),
         };
         bus.log.push(event.clone());

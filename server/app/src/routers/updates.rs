@@ -14,9 +14,6 @@ pub(super) fn mount(r: &mut Registry<AppState>) {
 /// Streams notices, replaying from `lastEventId` when given (or a resync when that is no
 /// longer possible).
 async fn subscribe(ctx: AppCtx, input: Option<SubscribeRequest>) -> Result<EventStream, RpcError> {
-    Ok(ctx
-        .state
-        .updates
-        .subscribe(input.unwrap_or_default())
-        .boxed())
+    let request = input.unwrap_or_default();
+    Ok(ctx.state.updates.subscribe_caught_up(request).await.boxed())
 }

@@ -12,8 +12,9 @@ use super::kinds::UpdateType;
 pub(super) struct Logged {
     /// The event id (consecutive from 1).
     pub(super) id: u64,
-    /// What changed, for the subscriber's type filter.
-    pub(super) ty: UpdateType,
+    /// What changed, for the subscriber's type filter; `None` marks a restart of the log (a
+    /// shared bus lost continuity): every subscriber is resynced at `id`. Never logged.
+    pub(super) ty: Option<UpdateType>,
     /// The encoded notice, shared by every subscriber.
     pub(super) notice: Arc<Notice>,
 }
@@ -43,6 +44,11 @@ impl EventLog {
             capacity,
             events: VecDeque::with_capacity(capacity.min(4096)),
         }
+    }
+
+    /// Forgets every event: the log restarts (a shared bus lost continuity).
+    pub(super) fn clear(&mut self) {
+        self.events.clear();
     }
 
     /// Appends `event`, evicting the oldest when full.

@@ -69,8 +69,8 @@ impl Subscription {
 
     /// The subscriber fell behind: skip everything up to the present and tell it to resync.
     fn lagged(&mut self) -> Arc<Notice> {
-        let latest = self.inner.last_id.load(Ordering::Acquire);
-        self.floor = self.floor.max(latest);
+        // The latest id, even below the floor: a restarted shared log counts from there.
+        self.floor = self.inner.last_id.load(Ordering::Acquire);
         self.inner.resync(ResyncReason::Lagged, self.floor)
     }
 }
@@ -87,11 +87,16 @@ impl Stream for Subscription {
             match ready!(this.live.poll_next_unpin(cx)) {
                 None => return Poll::Ready(None),
                 Some(Ok(event)) => {
+                    let Some(ty) = event.ty else {
+                        // The log restarted: resync, and follow the new ids from here.
+                        this.floor = event.id;
+                        return Poll::Ready(Some(Event::Notice(event.notice)));
+                    };
                     if event.id <= this.floor {
                         continue;
                     }
                     this.floor = event.id;
-                    if this.types.contains(event.ty) {
+                    if this.types.contains(ty) {
                         return Poll::Ready(Some(Event::Notice(event.notice)));
                     }
                 }

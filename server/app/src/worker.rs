@@ -7,6 +7,7 @@
 //! back-off and shutdown around it.
 
 mod digest;
+mod replica;
 mod source;
 
 #[cfg(test)]
@@ -18,11 +19,13 @@ use std::time::Duration;
 use futures::future::{BoxFuture, join_all};
 use rand::Rng;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::updates::UpdateService;
 
+pub use replica::{Replica, Replication};
 pub use source::{FetchError, FetchFn, Json, SourceError, SourceHandle, SourceHealth, SourceSpec};
 
 /// Timing of the poll loops.
@@ -82,6 +85,10 @@ pub struct Worker {
     config: WorkerConfig,
     /// The registered sources, in registration order.
     sources: Vec<Arc<dyn Poller>>,
+    /// Sharing with other instances (`--bus redis://…`); `None` polls everything here.
+    replication: Option<Arc<dyn Replication>>,
+    /// The registered sources, as replication applies snapshots to them.
+    replicas: Vec<Arc<dyn Replica>>,
 }
 
 impl Worker {
@@ -91,16 +98,32 @@ impl Worker {
             updates,
             config,
             sources: Vec::new(),
+            replication: None,
+            replicas: Vec::new(),
         }
     }
 
-    /// Registers a source; the handle reads its value and health and triggers polls.
-    pub fn add<T: Serialize + Send + Sync + 'static>(
+    /// Shares the sources added from now on with other instances: each is polled only while
+    /// `replication` says this instance leads it, and serves snapshots otherwise.
+    pub fn replicate(&mut self, replication: Arc<dyn Replication>) {
+        self.replication = Some(replication);
+    }
+
+    /// Every registered source, for applying snapshots published by other instances.
+    pub fn replicas(&self) -> Vec<Arc<dyn Replica>> {
+        self.replicas.clone()
+    }
+
+    /// Registers a source; the handle reads its value and health and triggers polls. Values
+    /// deserialize, so that other instances can load them as snapshots.
+    pub fn add<T: Serialize + DeserializeOwned + Send + Sync + 'static>(
         &mut self,
         spec: SourceSpec<T>,
     ) -> SourceHandle<T> {
-        let handle = SourceHandle::new(spec, self.updates.clone());
+        let replicated = self.replication.clone().map(replica::Replicated::new);
+        let handle = SourceHandle::new(spec, self.updates.clone(), replicated);
         self.sources.push(Arc::new(handle.clone()));
+        self.replicas.push(Arc::new(handle.clone()));
         handle
     }
 

@@ -15,6 +15,7 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::digest::{self, ScopeDigests};
+use super::replica::{self, Replicated};
 use super::{Poller, TickOutcome};
 use crate::updates::{UpdateService, UpdateType};
 
@@ -132,6 +133,8 @@ struct Source<T> {
     state: Mutex<State<T>>,
     /// The poll in progress, if any (single flight).
     in_flight: Mutex<Option<SharedPoll<T>>>,
+    /// When shared with other instances: who polls, and where snapshots go.
+    replicated: Option<Replicated<T>>,
 }
 
 /// What a source remembers between polls.
@@ -151,8 +154,13 @@ struct State<T> {
 }
 
 impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
-    /// A source with no value yet, announcing its changes on `updates`.
-    pub(super) fn new(spec: SourceSpec<T>, updates: UpdateService) -> Self {
+    /// A source with no value yet, announcing its changes on `updates`, shared with other
+    /// instances when `replicated` is set.
+    pub(super) fn new(
+        spec: SourceSpec<T>,
+        updates: UpdateService,
+        replicated: Option<Replicated<T>>,
+    ) -> Self {
         let state = State {
             value: None,
             json: Arc::new(OnceCell::new()),
@@ -166,6 +174,7 @@ impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
             updates,
             state: Mutex::new(state),
             in_flight: Mutex::new(None),
+            replicated,
         };
         Self {
             source: Arc::new(source),
@@ -186,6 +195,12 @@ impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
     /// returns its answer or its error.
     pub async fn get(&self) -> Result<Arc<Vec<T>>, SourceError> {
         if let Some(value) = self.current() {
+            return Ok(value);
+        }
+        if let Some(replicated) = &self.source.replicated
+            && replica::warm(self, replicated).await
+            && let Some(value) = self.current()
+        {
             return Ok(value);
         }
         let (_, polled) = self.poll().await;
@@ -234,6 +249,32 @@ impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
         self.poll().await.0
     }
 
+    /// The current value's JSON, if it was serialized (or installed from a snapshot).
+    pub(super) fn serialized(&self) -> Option<Json> {
+        lock(&self.source.state).json.get().cloned()
+    }
+
+    /// Sharing with other instances, when configured.
+    pub(super) fn replicated(&self) -> Option<&Replicated<T>> {
+        self.source.replicated.as_ref()
+    }
+
+    /// The scope function of the spec.
+    pub(super) fn scope_of(&self) -> fn(&T) -> Option<&str> {
+        self.source.spec.scope_of
+    }
+
+    /// Installs a value another instance fetched (a snapshot), with its digests and its JSON,
+    /// so it is served without being serialized again. Announces nothing: its publisher does.
+    pub(super) fn install(&self, items: Vec<T>, digests: ScopeDigests, json: Json) {
+        let mut state = lock(&self.source.state);
+        state.value = Some(Arc::new(items));
+        state.json = Arc::new(OnceCell::new_with(Some(json)));
+        state.digests = digests;
+        state.failures = 0;
+        state.last_success = Some(Instant::now());
+    }
+
     /// How the source is doing.
     pub fn health(&self) -> SourceHealth {
         let state = lock(&self.source.state);
@@ -276,6 +317,11 @@ impl<T: Serialize + Send + Sync + 'static> Poller for SourceHandle<T> {
     }
 
     fn tick(&self) -> BoxFuture<'static, TickOutcome> {
+        if let Some(replicated) = &self.source.replicated
+            && !replicated.replication.leads(self.source.spec.name)
+        {
+            return replica::follow(self.clone()).boxed();
+        }
         self.poll().map(|(outcome, _)| outcome).boxed()
     }
 }
@@ -287,7 +333,17 @@ impl<T: Serialize + Send + Sync + 'static> Source<T> {
         let fetch = AssertUnwindSafe(async { (self.spec.fetch)().await }).catch_unwind();
         match fetch.await {
             Ok(Ok(items)) => match digest::scope_digests(&items, self.spec.scope_of) {
-                Ok(digests) => self.succeeded(items, digests),
+                Ok(digests) => {
+                    let (polled, changed) = self.succeeded(items, digests);
+                    if let Some(replicated) = &self.replicated {
+                        let handle = SourceHandle {
+                            source: Arc::clone(&self),
+                        };
+                        replica::share(&handle, replicated, polled.0).await;
+                    }
+                    self.announce(&changed);
+                    polled
+                }
                 Err(error) => self.failed(&error),
             },
             Ok(Err(error)) => self.failed(&error),
@@ -295,9 +351,9 @@ impl<T: Serialize + Send + Sync + 'static> Source<T> {
         }
     }
 
-    /// Stores a changed answer and announces each changed scope. The first answer is stored
+    /// Stores a changed answer; returns the scopes to announce. The first answer is stored
     /// silently: nobody can hold stale data yet.
-    fn succeeded(&self, items: Vec<T>, digests: ScopeDigests) -> Polled<T> {
+    fn succeeded(&self, items: Vec<T>, digests: ScopeDigests) -> (Polled<T>, Vec<Option<String>>) {
         let source = self.spec.name;
         let mut state = lock(&self.state);
         let failures = std::mem::take(&mut state.failures);
@@ -329,10 +385,14 @@ impl<T: Serialize + Send + Sync + 'static> Source<T> {
         if !changed.is_empty() {
             tracing::debug!(source, scopes = changed.len(), "upstream source changed");
         }
-        for scope in &changed {
+        ((outcome, Ok(value)), changed)
+    }
+
+    /// Announces each changed scope.
+    fn announce(&self, changed: &[Option<String>]) {
+        for scope in changed {
             self.updates.notify(self.spec.update_type, scope.as_deref());
         }
-        (outcome, Ok(value))
     }
 
     /// Counts a failure, keeps the last good value, and logs only the transition to down.

@@ -8,7 +8,7 @@ use futures::future::join_all;
 use futures::{FutureExt, StreamExt};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tidings_rpc::Event;
 use tokio::time::Instant;
@@ -17,19 +17,23 @@ use tokio_util::sync::CancellationToken;
 use super::*;
 use crate::updates::{SubscribeRequest, Subscription, UpdateConfig, UpdateType};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Volume {
-    id: &'static str,
-    project: Option<&'static str>,
+    id: String,
+    project: Option<String>,
     size: u32,
 }
 
 fn project_of(volume: &Volume) -> Option<&str> {
-    volume.project
+    volume.project.as_deref()
 }
 
-fn volume(id: &'static str, project: Option<&'static str>, size: u32) -> Volume {
-    Volume { id, project, size }
+fn volume(id: &str, project: Option<&str>, size: u32) -> Volume {
+    Volume {
+        id: id.to_owned(),
+        project: project.map(str::to_owned),
+        size,
+    }
 }
 
 /// An upstream whose answer the test sets, counting and timing its fetches.
@@ -374,14 +378,28 @@ async fn json_is_serialized_once_per_value() {
     let (_worker, handle, _subscription) = setup(&fake);
     let first = handle.get_json().await.unwrap();
     let again = handle.get_json().await.unwrap();
-    assert_eq!(first.bytes.as_ptr(), again.bytes.as_ptr(), "the same bytes, not a new serialization");
+    assert_eq!(
+        first.bytes.as_ptr(),
+        again.bytes.as_ptr(),
+        "the same bytes, not a new serialization"
+    );
     assert_eq!(first.hash, xxhash_rust::xxh3::xxh3_64(&first.bytes));
-    assert_eq!(serde_json::from_slice::<Value>(&first.bytes).unwrap(), json!([{"id":"v1","project":"p1","size":1}]));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&first.bytes).unwrap(),
+        json!([{"id":"v1","project":"p1","size":1}])
+    );
     handle.refresh().await;
-    assert_eq!(handle.get_json().await.unwrap().bytes.as_ptr(), first.bytes.as_ptr(), "unchanged data keeps its bytes");
+    assert_eq!(
+        handle.get_json().await.unwrap().bytes.as_ptr(),
+        first.bytes.as_ptr(),
+        "unchanged data keeps its bytes"
+    );
     fake.answer(Ok(vec![volume("v1", Some("p1"), 2)]));
     handle.refresh().await;
     let changed = handle.get_json().await.unwrap();
     assert_ne!(changed.hash, first.hash);
-    assert_eq!(serde_json::from_slice::<Value>(&changed.bytes).unwrap()[0]["size"], 2);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&changed.bytes).unwrap()[0]["size"],
+        2
+    );
 }

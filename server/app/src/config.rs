@@ -97,6 +97,14 @@ pub struct ServeArgs {
     /// writes it).
     #[arg(long, env = "TIDINGS_CONSOLE_DIR", default_value = "web-client/dist")]
     pub console_dir: PathBuf,
+    /// The update bus: `memory` (in-process, one instance) or `redis://host:6379[/db]`, shared
+    /// by every instance behind one load balancer (one event log, one poller per source).
+    #[arg(long, env = "TIDINGS_BUS", default_value = "memory", value_parser = parse_bus)]
+    pub bus: Bus,
+    /// With a Redis bus: how long a source's poll lease lasts unless renewed (every third of
+    /// it); a crashed poller is replaced within about this time.
+    #[arg(long, env = "TIDINGS_LEASE_TTL", default_value = "10s", value_parser = parse_duration)]
+    pub lease_ttl: Duration,
     /// The embedded simulator's options (ignored with `--upstream`).
     #[command(flatten)]
     pub sim: SimOptions,
@@ -150,6 +158,29 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the update bus lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bus {
+    /// In this process: one instance.
+    Memory,
+    /// In Redis at this URL, shared by every instance.
+    Redis(String),
+}
+
+/// Parses `memory` or a `redis://` / `redis+unix://` URL.
+pub fn parse_bus(text: &str) -> Result<Bus, String> {
+    let text = text.trim();
+    if text == "memory" {
+        Ok(Bus::Memory)
+    } else if text.starts_with("redis://") || text.starts_with("redis+unix://") {
+        Ok(Bus::Redis(text.to_owned()))
+    } else {
+        Err(format!(
+            "unknown bus {text:?} (use memory or redis://host:6379)"
+        ))
+    }
+}
+
 /// Parses `500ms`, `2s`, `1m`, `1h`, or a bare number of milliseconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -198,5 +229,17 @@ mod tests {
         assert_eq!(args.poll_interval, Duration::from_secs(2));
         assert_eq!(args.os_username, "admin");
         assert_eq!(args.console_dir, PathBuf::from("web-client/dist"));
+        assert_eq!(args.bus, Bus::Memory);
+        assert_eq!(args.lease_ttl, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn bus_urls() {
+        assert_eq!(parse_bus("memory").unwrap(), Bus::Memory);
+        assert_eq!(
+            parse_bus("redis://127.0.0.1:6379/2").unwrap(),
+            Bus::Redis("redis://127.0.0.1:6379/2".into())
+        );
+        assert!(parse_bus("kafka://x").is_err());
     }
 }

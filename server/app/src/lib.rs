@@ -1,6 +1,8 @@
 //! Tidings, the backend-for-frontend.
 //!
 //! - [`config`]: the `tidings` command line and its environment twins.
+//! - [`cluster`]: several instances over one Redis (`--bus redis://…`): the shared event log,
+//!   poll leases and snapshots.
 //! - [`server`]: building the state and serving it ([`server::Tidings`]).
 //! - [`state`]: [`state::AppState`], what every handler receives.
 //! - [`updates`]: the UpdateService, the ordered, replayable bus of notices.
@@ -10,6 +12,7 @@
 //! - [`error`]: upstream failures mapped onto the error table.
 //! - [`telemetry`]: structured logging.
 
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod routers;

@@ -21,7 +21,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::services::ServeDir;
 
-use crate::config::{ServeArgs, SimOptions};
+use crate::cluster::{Cluster, ClusterConfig};
+use crate::config::{Bus, ServeArgs, SimOptions};
 use crate::routers;
 use crate::sources::Sources;
 use crate::state::AppState;
@@ -40,6 +41,9 @@ pub enum StartError {
     /// The OpenStack client could not be configured.
     #[error("upstream client: {0}")]
     Upstream(#[from] tidings_openstack::Error),
+    /// The `--bus` URL is not one Redis accepts.
+    #[error("update bus: {0}")]
+    Bus(#[from] redis::RedisError),
 }
 
 /// A built, not yet serving, Tidings.
@@ -49,6 +53,8 @@ pub struct Tidings {
     /// The procedures.
     pub registry: Arc<Registry<AppState>>,
     worker: Worker,
+    /// Membership of a cluster sharing one Redis (`--bus redis://…`).
+    cluster: Option<Cluster>,
     /// The embedded simulator, when no upstream was given.
     pub sim: Option<RunningSim>,
     max_body_bytes: usize,
@@ -79,11 +85,26 @@ impl Tidings {
         client_config.project_domain_name = args.os_domain.clone();
         client_config.timeout = args.upstream_timeout;
         let openstack = Client::new(client_config)?;
-        let updates = UpdateService::new(UpdateConfig {
+        let update_config = UpdateConfig {
             coalesce_window: args.coalesce_window,
             ..UpdateConfig::default()
-        });
+        };
+        let (updates, cluster) = match &args.bus {
+            Bus::Memory => (UpdateService::new(update_config), None),
+            Bus::Redis(url) => {
+                let config = ClusterConfig {
+                    url: url.clone(),
+                    lease_ttl: args.lease_ttl,
+                    log_capacity: update_config.log_capacity,
+                };
+                let (updates, cluster) = Cluster::join(&config, update_config)?;
+                (updates, Some(cluster))
+            }
+        };
         let mut worker = Worker::new(updates.clone(), WorkerConfig::default());
+        if let Some(cluster) = &cluster {
+            worker.replicate(cluster.replication());
+        }
         let sources = Arc::new(Sources::register(
             &mut worker,
             &openstack,
@@ -103,6 +124,7 @@ impl Tidings {
             state,
             registry: Arc::new(routers::registry()),
             worker,
+            cluster,
             sim,
             max_body_bytes: args.max_body_bytes,
             console_dir: args.console_dir.clone(),
@@ -155,7 +177,15 @@ impl Tidings {
     ) -> std::io::Result<()> {
         let addr: SocketAddr = listener.local_addr()?;
         let (router, trpc) = self.routes(shutdown.clone());
-        let worker = tokio::spawn(self.worker.run(shutdown.clone()));
+        // Background tasks belong to this future: dropping it (a crash, in tests) ends them.
+        let mut background = tokio::task::JoinSet::new();
+        let replicas = self.worker.replicas();
+        background.spawn(self.worker.run(shutdown.clone()));
+        // The cluster outlives the HTTP server, so the last requests' notices get out.
+        let cluster_stop = CancellationToken::new();
+        if let Some(cluster) = self.cluster {
+            background.spawn(cluster.run(replicas, cluster_stop.clone()));
+        }
         tracing::info!(%addr, "tidings listening");
         let signal = shutdown.clone();
         let server = async move {
@@ -174,7 +204,8 @@ impl Tidings {
                 Ok(())
             }
         };
-        let _ = worker.await;
+        cluster_stop.cancel();
+        while background.join_next().await.is_some() {}
         if let Some(sim) = self.sim {
             sim.shutdown().await?;
         }

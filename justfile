@@ -21,13 +21,18 @@ sim *ARGS:
 # the TypeScript bindings, the Python JSON-RPC clients and the web client.
 test: lint test-rust test-conformance test-bindings test-python test-web
 
+# The Redis bus tests need a real redis-server; without one they fail, saying so.
 # Rust unit and integration tests (nextest when installed).
-test-rust:
+test-rust: redis-server
     if cargo nextest --version >/dev/null 2>&1; then \
         cargo nextest run --workspace --no-fail-fast; \
     else \
         cargo test --workspace --no-fail-fast; \
     fi
+
+# Installs redis-server (Debian's package; as root, as in CI) when it is missing.
+redis-server:
+    command -v redis-server >/dev/null || { apt-get update && apt-get install -y redis-server; }
 
 # The real @trpc/client against a real server.
 test-conformance:

@@ -3,5 +3,6 @@
 mod jsonrpc;
 mod mutations;
 mod protocol;
+mod redis;
 mod stream;
 mod worker;

@@ -1,6 +1,7 @@
 //! Test support: a real Tidings server on port 0 over the real simulator, with typed helpers to
 //! query, mutate and subscribe over HTTP.
 
+pub mod redis;
 pub mod sse;
 
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use redis::RedisServer;
 pub use sse::{SseEvent, SseReader};
 
 /// The admin token every test server accepts.
@@ -72,6 +74,20 @@ impl TestApp {
 
     /// Same, with extra `tidings serve` flags.
     pub async fn spawn_with(extra: &[&str]) -> Self {
+        Self::spawn_args(Self::args(extra)).await
+    }
+
+    /// A server over a simulator it shares with others (`--upstream` = its Keystone), e.g.
+    /// several instances on one Redis bus; polls every 100 ms.
+    pub async fn spawn_on(sim: &tidings_sim::RunningSim, extra: &[&str]) -> Self {
+        let auth_url = sim.auth_url();
+        let mut argv = vec!["--upstream", auth_url.as_str()];
+        argv.extend_from_slice(extra);
+        Self::spawn_parts(Self::args(&argv), sim.sim.clone()).await
+    }
+
+    /// `tidings serve` arguments for tests, with `extra` flags.
+    fn args(extra: &[&str]) -> ServeArgs {
         let mut argv = vec![
             "tidings",
             "serve",
@@ -90,21 +106,31 @@ impl TestApp {
         let Command::Serve(args) = Cli::parse_from(argv).command else {
             unreachable!("serve")
         };
-        Self::spawn_args(args).await
+        args
     }
 
-    /// A server from explicit arguments.
+    /// A server from explicit arguments, over its embedded simulator.
     pub async fn spawn_args(args: ServeArgs) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
         let tidings = Tidings::build(&args).await.expect("build");
-        let state = tidings.state.clone();
         let sim = tidings
             .sim
             .as_ref()
             .expect("embedded simulator")
             .sim
             .clone();
+        Self::serve(tidings, sim).await
+    }
+
+    /// A server from explicit arguments whose upstream is `sim`.
+    async fn spawn_parts(args: ServeArgs, sim: Sim) -> Self {
+        let tidings = Tidings::build(&args).await.expect("build");
+        Self::serve(tidings, sim).await
+    }
+
+    async fn serve(tidings: Tidings, sim: Sim) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let state = tidings.state.clone();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(tidings.serve(listener, shutdown.clone()));
         let app = Self {
@@ -187,6 +213,14 @@ impl TestApp {
         self.sim
             .project_id(name)
             .unwrap_or_else(|| panic!("no project {name}"))
+    }
+
+    /// Ends the server as a crash would: its tasks are dropped, nothing is handed over
+    /// (Redis leases run out instead of being given back).
+    pub fn kill(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
     }
 
     /// Stops the server and waits for it.

@@ -128,17 +128,19 @@ pub(super) async fn share<T: Serialize + Send + Sync + 'static>(
     }
 }
 
-/// A follower's turn of the poll loop: nothing upstream; a source with no value yet (a cold
-/// start, before any snapshot arrived) loads the stored snapshot.
+/// A follower's turn of the poll loop: nothing upstream, except for a source with no value
+/// yet (a cold start) that finds no stored snapshot either (the cluster starts all at once, or
+/// Redis is unreachable): that one is fetched from upstream once, so the instance can serve.
 pub(super) async fn follow<T: Serialize + Send + Sync + 'static>(
     handle: SourceHandle<T>,
 ) -> TickOutcome {
-    if handle.current().is_none()
-        && let Some(replicated) = handle.replicated()
-    {
-        warm(&handle, replicated).await;
+    let Some(replicated) = handle.replicated() else {
+        return TickOutcome::Unchanged;
+    };
+    if handle.current().is_some() || warm(&handle, replicated).await {
+        return TickOutcome::Unchanged;
     }
-    TickOutcome::Unchanged
+    handle.refresh().await
 }
 
 /// Loads and installs the stored snapshot of `handle`'s source; whether it did.

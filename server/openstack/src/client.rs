@@ -253,9 +253,16 @@ impl Client {
                 (Error::Unavailable { service, detail }, Retry::IfIdempotent)
             }
         };
+        let started = std::time::Instant::now();
+        let observe = |status: Option<u16>| {
+            if let Some(observer) = &self.inner.config.observer {
+                observer(service, status, started.elapsed());
+            }
+        };
         let response = match request.send().await {
             Ok(response) => response,
             Err(e) => {
+                observe(None);
                 let (error, retry) = transport(e);
                 return (Err(error), retry);
             }
@@ -265,10 +272,12 @@ impl Client {
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(e) => {
+                observe(None);
                 let (error, retry) = transport(e);
                 return (Err(error), retry);
             }
         };
+        observe(Some(status.as_u16()));
         if status.is_success() {
             return (Ok((headers, body)), Retry::Never);
         }

@@ -1,6 +1,13 @@
 //! How to reach and authenticate against an OpenStack cloud.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::error::Service;
+
+/// Told about every HTTP attempt to a service: the status it answered (`None` when there was
+/// no answer: time-out, refused connection) and how long it took. For metrics.
+pub type Observer = Arc<dyn Fn(Service, Option<u16>, Duration) + Send + Sync>;
 
 /// Credentials, home project and transport policy for a [`crate::Client`].
 ///
@@ -31,6 +38,8 @@ pub struct ClientConfig {
     pub interface: String,
     /// Restrict catalog endpoints to this region; `None` takes the first match.
     pub region: Option<String>,
+    /// Told about every upstream attempt (metrics); `None` by default.
+    pub observer: Option<Observer>,
 }
 
 impl ClientConfig {
@@ -54,6 +63,7 @@ impl ClientConfig {
             retry_backoff: Duration::from_millis(100),
             interface: "public".to_owned(),
             region: None,
+            observer: None,
         }
     }
 }
@@ -72,6 +82,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("retry_backoff", &self.retry_backoff)
             .field("interface", &self.interface)
             .field("region", &self.region)
+            .field("observer", &self.observer.is_some())
             .finish()
     }
 }

@@ -25,7 +25,7 @@ mod versions;
 
 pub use cinder::CreateVolume;
 pub use client::Client;
-pub use config::ClientConfig;
+pub use config::{ClientConfig, Observer};
 pub use error::{Error, ErrorKind, Service};
 pub use glance::{CreateImage, UpdateImage};
 pub use nova::CreateInstance;

@@ -11,10 +11,12 @@
 //! - [`routers`]: the procedures, one file per domain.
 //! - [`error`]: upstream failures mapped onto the error table.
 //! - [`telemetry`]: structured logging.
+//! - [`metrics`]: the Prometheus series at `/metrics` (engine, update bus, upstream).
 
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod metrics;
 pub mod routers;
 pub mod server;
 pub mod sources;

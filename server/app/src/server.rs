@@ -15,7 +15,7 @@ use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use serde_json::json;
 use tidings_openstack::{Client, ClientConfig};
-use tidings_rpc::{Registry, Trpc, TrpcConfig, WsConfig};
+use tidings_rpc::{Metrics, Registry, Trpc, TrpcConfig, WsConfig};
 use tidings_sim::{RunningSim, SimConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -23,6 +23,7 @@ use tower_http::services::ServeDir;
 
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::config::{Bus, ServeArgs, SimOptions};
+use crate::metrics;
 use crate::routers;
 use crate::sources::Sources;
 use crate::state::AppState;
@@ -52,6 +53,8 @@ pub struct Tidings {
     pub state: AppState,
     /// The procedures.
     pub registry: Arc<Registry<AppState>>,
+    /// What `/metrics` shows.
+    pub metrics: Metrics,
     worker: Worker,
     /// Membership of a cluster sharing one Redis (`--bus redis://…`).
     cluster: Option<Cluster>,
@@ -84,6 +87,8 @@ impl Tidings {
         client_config.user_domain_name = args.os_domain.clone();
         client_config.project_domain_name = args.os_domain.clone();
         client_config.timeout = args.upstream_timeout;
+        let metrics = metrics::new();
+        client_config.observer = Some(metrics::upstream_observer(&metrics));
         let openstack = Client::new(client_config)?;
         let update_config = UpdateConfig {
             coalesce_window: args.coalesce_window,
@@ -92,6 +97,12 @@ impl Tidings {
         let (updates, cluster) = match &args.bus {
             Bus::Memory => (UpdateService::new(update_config), None),
             Bus::Redis(url) => {
+                if sim.is_some() {
+                    tracing::warn!(
+                        "a shared bus over the embedded simulator: every instance has a cloud of \
+                         its own; give them all the same --upstream"
+                    );
+                }
                 let config = ClusterConfig {
                     url: url.clone(),
                     lease_ttl: args.lease_ttl,
@@ -101,6 +112,7 @@ impl Tidings {
                 (updates, Some(cluster))
             }
         };
+        metrics::register_bus(&metrics, &updates);
         let mut worker = Worker::new(updates.clone(), WorkerConfig::default());
         if let Some(cluster) = &cluster {
             worker.replicate(cluster.replication());
@@ -110,6 +122,8 @@ impl Tidings {
             &openstack,
             args.poll_interval,
         ));
+        let mut registry = routers::registry();
+        registry.set_metrics(metrics.clone());
         let state = AppState {
             updates,
             openstack,
@@ -122,7 +136,8 @@ impl Tidings {
         };
         Ok(Self {
             state,
-            registry: Arc::new(routers::registry()),
+            registry: Arc::new(registry),
+            metrics,
             worker,
             cluster,
             sim,
@@ -146,6 +161,7 @@ impl Tidings {
                 ..WsConfig::default()
             },
             shutdown: shutdown.clone(),
+            metrics: self.metrics.clone(),
             ..TrpcConfig::default()
         };
         let trpc = Trpc::new(self.registry.clone(), self.state.clone(), config);
@@ -161,6 +177,7 @@ impl Tidings {
                     ..Default::default()
                 },
             ))
+            .merge(self.metrics.router())
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz).with_state(self.state.clone()))
             .fallback_service(console(&self.console_dir));

@@ -67,6 +67,9 @@ pub struct UpdateStats {
     pub coalesced: u64,
     /// Resync notices sent to subscribers (lagged or gap).
     pub resyncs: u64,
+    /// Notices dropped from the queues of subscribers that fell behind (each gap is then
+    /// covered by one resync).
+    pub dropped: u64,
 }
 
 /// The update bus. Cheap to clone; every clone is the same bus.
@@ -96,6 +99,8 @@ struct Inner {
     coalesced: AtomicU64,
     /// Resync notices sent.
     resyncs: AtomicU64,
+    /// Notices dropped from lagging subscribers' queues.
+    dropped: AtomicU64,
     /// On a shared bus, where emitted notices go to be numbered and logged (see [`remote`]);
     /// `None` for the in-process bus, which numbers and delivers them itself.
     outbox: Option<tokio::sync::mpsc::UnboundedSender<Outgoing>>,
@@ -136,6 +141,7 @@ impl UpdateService {
             emitted: AtomicU64::new(0),
             coalesced: AtomicU64::new(0),
             resyncs: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
             outbox,
         };
         Self {
@@ -195,6 +201,7 @@ impl UpdateService {
             emitted: self.inner.emitted.load(Ordering::Relaxed),
             coalesced: self.inner.coalesced.load(Ordering::Relaxed),
             resyncs: self.inner.resyncs.load(Ordering::Relaxed),
+            dropped: self.inner.dropped.load(Ordering::Relaxed),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! - [`trpc`]: tRPC v11 over HTTP (single, batch, JSONL stream), SSE and WebSocket.
 //! - [`jsonrpc`]: JSON-RPC 2.0 over HTTP and WebSocket (jsonrpsee), with an OpenRPC document.
 //! - [`body`]: zero-copy response bodies made of shared chunks.
+//! - [`metrics`]: the metrics facade transports report to, served as Prometheus text.
 //! - [`typescript`]: the TypeScript bindings (wire types, `AppRouter`, `UPDATE_QUERY_MAP`).
 
 pub mod error;
@@ -20,8 +21,10 @@ pub use procedure::{
 };
 pub mod body;
 pub mod jsonrpc;
+pub mod metrics;
 pub mod trpc;
 pub mod typescript;
 
 pub use jsonrpc::{JsonRpcConfig, jsonrpc_router};
+pub use metrics::Metrics;
 pub use trpc::{SseConfig, Trpc, TrpcConfig, WsConfig};

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -20,6 +21,7 @@ use specta::datatype::DataType;
 
 use crate::error::{ErrorCode, RpcError};
 use crate::event::Event;
+use crate::metrics::Metrics;
 
 /// What a procedure does, which decides how transports may call it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -325,6 +327,8 @@ impl<S> Procedure<S> {
 /// The set of procedures an application serves.
 pub struct Registry<S> {
     procedures: BTreeMap<&'static str, Procedure<S>>,
+    /// Where every call's latency and outcome is recorded, whatever its transport.
+    metrics: Option<Metrics>,
 }
 
 impl<S> std::fmt::Debug for Registry<S> {
@@ -337,6 +341,7 @@ impl<S> Default for Registry<S> {
     fn default() -> Self {
         Self {
             procedures: BTreeMap::new(),
+            metrics: None,
         }
     }
 }
@@ -345,6 +350,11 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Records every call's latency and outcome in `metrics` from now on.
+    pub fn set_metrics(&mut self, metrics: Metrics) {
+        self.metrics = Some(metrics);
     }
 
     /// Registers a query. Panics if the path is taken: paths are fixed at build time.
@@ -466,7 +476,13 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
                 "\"{path}\" is a subscription"
             )));
         };
-        guard(path, handler(ctx, input)).await
+        let started = Instant::now();
+        let result = guard(path, handler(ctx, input)).await;
+        if let Some(metrics) = &self.metrics {
+            let error = result.as_ref().err().map(|e| e.code);
+            metrics.observe_call(procedure.path, procedure.kind, started.elapsed(), error);
+        }
+        result
     }
 
     /// Starts a subscription, with the same panic guard as [`Registry::call`] for its setup.

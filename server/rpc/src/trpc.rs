@@ -19,6 +19,7 @@ use axum::routing::any;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::metrics::Metrics;
 use crate::procedure::Registry;
 
 pub use envelope::result_envelope;
@@ -65,6 +66,8 @@ pub struct TrpcConfig {
     pub sse: SseConfig,
     /// WebSocket options.
     pub ws: WsConfig,
+    /// Where open subscriptions and the response cache are counted.
+    pub metrics: Metrics,
     /// Cancelled when the server shuts down: open SSE streams end without `return` and open
     /// WebSockets get `reconnect` then close, so clients reconnect (to this server once it is
     /// back, or to another) and resume.
@@ -82,6 +85,7 @@ impl Default for TrpcConfig {
             compression_cache_bytes: 256 << 20,
             sse: SseConfig::default(),
             ws: WsConfig::default(),
+            metrics: Metrics::default(),
             shutdown: CancellationToken::new(),
         }
     }

@@ -100,7 +100,8 @@ impl Stream for Subscription {
                         return Poll::Ready(Some(Event::Notice(event.notice)));
                     }
                 }
-                Some(Err(BroadcastStreamRecvError::Lagged(_))) => {
+                Some(Err(BroadcastStreamRecvError::Lagged(skipped))) => {
+                    this.inner.dropped.fetch_add(skipped, Ordering::Relaxed);
                     return Poll::Ready(Some(Event::Notice(this.lagged())));
                 }
             }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -161,9 +162,25 @@ impl CompressionCache {
         encoding: Encoding,
         body: impl FnOnce() -> Bytes,
     ) -> Option<Bytes> {
+        self.get_tracked(hash, encoding, body)
+            .await
+            .map(|(bytes, _)| bytes)
+    }
+
+    /// [`CompressionCache::get`], also telling whether this call made the variant (`true`) or
+    /// found it made.
+    pub async fn get_tracked(
+        &self,
+        hash: u64,
+        encoding: Encoding,
+        body: impl FnOnce() -> Bytes,
+    ) -> Option<(Bytes, bool)> {
         let cell = self.cell((hash, encoding));
+        let made = AtomicBool::new(false);
+        let made_here = &made;
         let compressed = cell
             .get_or_try_init(|| async move {
+                made_here.store(true, Ordering::Relaxed);
                 let body = body();
                 tokio::task::spawn_blocking(move || encoding.compress(&body))
                     .await
@@ -174,7 +191,7 @@ impl CompressionCache {
         match compressed {
             Ok(bytes) => {
                 self.account((hash, encoding), bytes.len());
-                Some(bytes.clone())
+                Some((bytes.clone(), made.load(Ordering::Relaxed)))
             }
             Err(error) => {
                 tracing::error!(error = %error, encoding = encoding.token(), "compression failed");

@@ -20,6 +20,7 @@ use super::request::{self, Query};
 use super::sse;
 use crate::body::Chunks;
 use crate::error::{ErrorCode, RpcError};
+use crate::metrics::CacheEvent;
 use crate::procedure::{
     Ctx, Payload, Procedure, ProcedureKind, RawInput, RequestMeta, Transport, no_procedure,
 };
@@ -394,6 +395,7 @@ impl<S> JsonReply<'_, '_, S> {
             .header(header::ETAG, tag.clone())
             .header(header::CACHE_CONTROL, "no-cache");
         if cache::not_modified(headers, &tag) {
+            trpc.config.metrics.cache(CacheEvent::NotModified);
             return builder
                 .status(StatusCode::NOT_MODIFIED)
                 .body(Body::empty())
@@ -401,16 +403,22 @@ impl<S> JsonReply<'_, '_, S> {
         }
         if body.len() >= trpc.config.min_compress_bytes as u64
             && let Some(encoding) = cache::negotiate(headers)
-            && let Some(compressed) = trpc
+            && let Some((compressed, made)) = trpc
                 .compression
-                .get(hash, encoding, || body.to_bytes())
+                .get_tracked(hash, encoding, || body.to_bytes())
                 .await
         {
+            trpc.config.metrics.cache(if made {
+                CacheEvent::CompressedMiss
+            } else {
+                CacheEvent::CompressedHit
+            });
             return builder
                 .header(header::CONTENT_ENCODING, encoding.token())
                 .body(Body::from(compressed))
                 .unwrap_or_default();
         }
+        trpc.config.metrics.cache(CacheEvent::Identity);
         builder.body(Body::new(body)).unwrap_or_default()
     }
 }

@@ -18,7 +18,8 @@ use super::Trpc;
 use super::http::{VARY, allowed_methods};
 use crate::error::RpcError;
 use crate::event::{Event, Frame, Notice};
-use crate::procedure::{Ctx, EventStream, ProcedureKind, RawInput};
+use crate::metrics::SubscriberGuard;
+use crate::procedure::{Ctx, EventStream, ProcedureKind, RawInput, Transport};
 
 enum Phase {
     Setup(BoxFuture<'static, Result<EventStream, RpcError>>),
@@ -34,6 +35,8 @@ struct State {
     ping: Option<Duration>,
     deadline: Option<Instant>,
     shutdown: CancellationToken,
+    /// Counts this stream as an open subscriber until it is dropped.
+    _subscriber: SubscriberGuard,
 }
 
 pub(super) fn respond<S: Clone + Send + Sync + 'static>(
@@ -64,6 +67,7 @@ pub(super) fn respond<S: Clone + Send + Sync + 'static>(
         ping: config.ping_interval,
         deadline: config.max_duration.map(|d| Instant::now() + d),
         shutdown: trpc.config.shutdown.clone(),
+        _subscriber: trpc.config.metrics.subscriber(Transport::TrpcHttp),
     };
     let frames =
         futures::stream::once(async move { connected }).chain(futures::stream::unfold(state, step));

@@ -1,0 +1,150 @@
+//! `/metrics` after real traffic: subscribers by transport, notices, call latency by procedure,
+//! response cache outcomes and upstream calls by service, in the Prometheus text format.
+
+use std::time::Duration;
+
+use tidings_tests::TestApp;
+
+async fn scrape(app: &TestApp) -> String {
+    let response = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.contains("text"), "{content_type}");
+    response.text().await.unwrap()
+}
+
+/// The value of the series whose line starts with `series` (name and labels).
+fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no series {series} in\n{text}"))
+}
+
+#[tokio::test]
+async fn metrics_describe_the_traffic() {
+    let app = TestApp::spawn().await;
+    let mut stream = app.subscribe(None, None).await;
+    let etag = {
+        let first = app
+            .http
+            .get(format!("{}/trpc/projects.getAll", app.base))
+            .send()
+            .await
+            .unwrap();
+        first.headers()["etag"].to_str().unwrap().to_owned()
+    };
+    let revalidated = app
+        .http
+        .get(format!("{}/trpc/projects.getAll", app.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 304);
+    for _ in 0..2 {
+        let gz = app
+            .http
+            .get(format!("{}/trpc/compute.instances.getAll", app.base))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gz.status(), 200);
+    }
+    assert_eq!(app.admin_notify("images").await.status, 200);
+    stream
+        .next_message(Duration::from_secs(2))
+        .await
+        .expect("the notice");
+
+    let text = scrape(&app).await;
+    assert_eq!(value(&text, r#"tidings_subscribers{transport="sse"}"#), 1.0);
+    assert!(value(&text, r#"tidings_subscriptions_total{transport="sse"}"#) >= 1.0);
+    assert!(value(&text, "tidings_notices_emitted_total") >= 1.0);
+    assert_eq!(value(&text, "tidings_subscriber_queue_drops_total"), 0.0);
+    assert!(value(&text, "tidings_resyncs_total") >= 0.0);
+    assert!(value(&text, "tidings_bus_subscribers") >= 1.0);
+    assert_eq!(
+        value(
+            &text,
+            r#"tidings_call_duration_seconds_count{procedure="projects.getAll",kind="query"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            r#"tidings_call_duration_seconds_count{procedure="admin.notify",kind="mutation"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            r#"tidings_response_cache_total{outcome="not_modified"}"#
+        ),
+        1.0
+    );
+    let hits = value(
+        &text,
+        r#"tidings_response_cache_total{outcome="compressed_hit"}"#,
+    );
+    let misses = value(
+        &text,
+        r#"tidings_response_cache_total{outcome="compressed_miss"}"#,
+    );
+    assert_eq!(
+        (hits, misses),
+        (1.0, 1.0),
+        "the second gzip is the cached one"
+    );
+    assert!(
+        value(
+            &text,
+            r#"tidings_upstream_duration_seconds_count{service="nova"}"#
+        ) >= 1.0
+    );
+    assert!(
+        value(
+            &text,
+            r#"tidings_upstream_duration_seconds_count{service="keystone"}"#
+        ) >= 1.0
+    );
+
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let text = scrape(&app).await;
+    assert_eq!(value(&text, r#"tidings_subscribers{transport="sse"}"#), 0.0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn upstream_failures_are_counted_by_service() {
+    let app = TestApp::spawn().await;
+    let missing = app
+        .query(
+            "compute.instances.getAttachments",
+            Some(serde_json::json!({ "id": "no-such-server" })),
+        )
+        .await;
+    assert_ne!(missing.status, 200);
+    let text = scrape(&app).await;
+    assert!(
+        value(
+            &text,
+            r#"tidings_upstream_errors_total{service="nova",kind="4xx"}"#
+        ) >= 1.0,
+        "{text}"
+    );
+    app.stop().await;
+}

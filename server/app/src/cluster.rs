@@ -54,11 +54,17 @@ pub struct ClusterConfig {
 /// This instance's membership: the Redis link, its leases and its snapshots. Built with the
 /// state, run by the server.
 pub struct Cluster {
+    /// The Redis link.
     store: Arc<Store>,
+    /// Where numbered notices are delivered to local subscribers.
     feed: RemoteFeed,
+    /// What this instance emits, to be numbered by Redis.
     outbox: Outbox,
+    /// The poll leases held here.
     leases: Arc<Leases>,
+    /// Publishing and installing snapshots; the worker's [`Replication`].
     snapshots: Arc<Snapshots>,
+    /// Stream entries kept (MAXLEN ~) and read back on a restart of the mirror.
     window: usize,
 }
 

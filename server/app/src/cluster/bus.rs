@@ -98,6 +98,7 @@ async fn publish_next(store: &Store, feed: &RemoteFeed, pending: &mut Pending) -
 /// Notices waiting for Redis, in order, each (type, scope) once.
 #[derive(Default)]
 struct Pending {
+    /// Oldest first.
     queue: VecDeque<Outgoing>,
 }
 
@@ -131,9 +132,13 @@ impl Pending {
 
 /// Reads the shared log into the local fan-out until `stop`.
 pub(super) struct Reader {
+    /// The Redis link.
     pub(super) store: Arc<Store>,
+    /// The local fan-out and its mirror of the log.
     pub(super) feed: RemoteFeed,
+    /// Installs the snapshots that marks announce.
     pub(super) snapshots: Arc<Snapshots>,
+    /// The sources by name.
     pub(super) replicas: HashMap<&'static str, Arc<dyn Replica>>,
     /// Stream entries to keep in the window (the replay capacity plus snapshot marks).
     pub(super) window: usize,

@@ -23,13 +23,16 @@ use super::store::Store;
 pub(super) struct Leases {
     /// How long a lease lasts without renewal.
     ttl: Duration,
+    /// What is held, until when.
     held: Mutex<Held>,
 }
 
 /// Held leases and until when they are certainly ours.
 #[derive(Debug, Default)]
 struct Held {
+    /// The sources whose lease this instance holds.
     sources: HashSet<&'static str>,
+    /// The latest renewal's send time plus the TTL: Redis keeps the keys at least that long.
     until: Option<Instant>,
 }
 

@@ -132,6 +132,7 @@ pub(super) struct Window {
 /// Redis reachability, logged once per change.
 #[derive(Debug)]
 pub(super) struct Health {
+    /// Whether the latest call succeeded.
     up: AtomicBool,
 }
 
@@ -154,10 +155,15 @@ impl Health {
 /// The Lua scripts, loaded on first use (and again after a Redis restart, by EVALSHA's
 /// fallback).
 struct Scripts {
+    /// [`ENSURE`] + [`NOTICE`].
     notice: Script,
+    /// [`ENSURE`] + [`SNAPSHOT`].
     snapshot: Script,
+    /// [`ENSURE`] + [`WINDOW`].
     window: Script,
+    /// [`LEASES`].
     leases: Script,
+    /// [`RELEASE`].
     release: Script,
 }
 
@@ -167,6 +173,7 @@ pub(super) struct Store {
     commands: ConnectionManager,
     /// The reader's blocking XREAD gets its own, so it never holds up a command.
     reader: ConnectionManager,
+    /// The Lua scripts.
     scripts: Scripts,
     /// Key prefix; a hash tag, so every key lives in one slot (scripts touch several).
     prefix: &'static str,

@@ -39,6 +39,7 @@ pub type Outbox = mpsc::UnboundedReceiver<Outgoing>;
 /// The broker's side of a shared bus: delivers numbered events into the local fan-out.
 #[derive(Clone)]
 pub struct RemoteFeed {
+    /// The bus it delivers into.
     inner: Arc<Inner>,
 }
 

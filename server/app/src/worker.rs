@@ -26,7 +26,10 @@ use tokio_util::sync::CancellationToken;
 use crate::updates::UpdateService;
 
 pub use replica::{Replica, Replication};
-pub use source::{FetchError, FetchFn, Json, SourceError, SourceHandle, SourceHealth, SourceSpec};
+pub use source::{
+    FetchError, FetchFn, FetchRawFn, Json, ParseFn, RawFetch, SourceError, SourceHandle,
+    SourceHealth, SourceSpec,
+};
 
 /// Timing of the poll loops.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -25,6 +25,21 @@ pub type FetchError = Box<dyn std::error::Error + Send + Sync>;
 /// Fetches the whole current answer of a source from upstream.
 pub type FetchFn<T> = Arc<dyn Fn() -> BoxFuture<'static, Result<Vec<T>, FetchError>> + Send + Sync>;
 
+/// Fetches a source's answer as the bytes upstream sent, before any parsing.
+pub type FetchRawFn = Arc<dyn Fn() -> BoxFuture<'static, Result<Bytes, FetchError>> + Send + Sync>;
+
+/// Parses a raw answer into items.
+pub type ParseFn<T> = fn(&[u8]) -> Result<Vec<T>, FetchError>;
+
+/// A source whose answer arrives as bytes: they are hashed first, and parsed only when they
+/// differ from the last good answer's, so an unchanged poll costs a transfer and a hash.
+pub struct RawFetch<T> {
+    /// Fetches the bytes.
+    pub fetch: FetchRawFn,
+    /// Parses them.
+    pub parse: ParseFn<T>,
+}
+
 /// What to poll, how often, and how its items map to update notices.
 pub struct SourceSpec<T> {
     /// A short stable name, used in logs and health reports (`"volumes"`).
@@ -35,6 +50,8 @@ pub struct SourceSpec<T> {
     pub interval: Duration,
     /// Fetches the answer.
     pub fetch: FetchFn<T>,
+    /// When set, how polls fetch instead of `fetch`: raw bytes, parsed only when they changed.
+    pub raw: Option<RawFetch<T>>,
     /// The project an item belongs to (its notice scope); `None` for global items.
     pub scope_of: fn(&T) -> Option<&str>,
 }
@@ -62,7 +79,39 @@ impl<T> SourceSpec<T> {
             update_type,
             interval,
             fetch,
+            raw: None,
             scope_of,
+        }
+    }
+
+    /// A spec whose answer is fetched as bytes and parsed by `parse` only when the bytes differ
+    /// from the last good answer's (xxh3): polling a large, mostly unchanged list then costs
+    /// little more than its transfer.
+    pub fn raw<F, Fut, E>(
+        name: &'static str,
+        update_type: UpdateType,
+        scope_of: fn(&T) -> Option<&str>,
+        fetch: F,
+        parse: ParseFn<T>,
+    ) -> Self
+    where
+        T: 'static,
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Bytes, E>> + Send + 'static,
+        E: Into<FetchError>,
+    {
+        let fetch: FetchRawFn = Arc::new(move || fetch().map(|r| r.map_err(Into::into)).boxed());
+        let raw = RawFetch {
+            fetch: Arc::clone(&fetch),
+            parse,
+        };
+        let parsed: FetchFn<T> = Arc::new(move || {
+            let bytes = fetch();
+            async move { parse(&bytes.await?) }.boxed()
+        });
+        Self {
+            raw: Some(raw),
+            ..Self::new(name, update_type, scope_of, move || parsed())
         }
     }
 
@@ -145,6 +194,8 @@ struct State<T> {
     json: Arc<OnceCell<Json>>,
     /// The per-scope digests of `value`.
     digests: ScopeDigests,
+    /// xxh3 of the raw answer `value` was parsed from, for sources fetched raw.
+    raw_hash: Option<u64>,
     /// Polls failed in a row.
     failures: u32,
     /// When the latest successful poll finished.
@@ -165,6 +216,7 @@ impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
             value: None,
             json: Arc::new(OnceCell::new()),
             digests: ScopeDigests::new(),
+            raw_hash: None,
             failures: 0,
             last_success: None,
             last_error: None,
@@ -271,6 +323,7 @@ impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
         state.value = Some(Arc::new(items));
         state.json = Arc::new(OnceCell::new_with(Some(json)));
         state.digests = digests;
+        state.raw_hash = None;
         state.failures = 0;
         state.last_success = Some(Instant::now());
     }
@@ -330,32 +383,77 @@ impl<T: Serialize + Send + Sync + 'static> Source<T> {
     /// One poll: fetch, then record the answer or the failure.
     async fn poll_once(self: Arc<Self>) -> Polled<T> {
         let _done = ClearInFlight(&self.in_flight);
-        let fetch = AssertUnwindSafe(async { (self.spec.fetch)().await }).catch_unwind();
-        match fetch.await {
-            Ok(Ok(items)) => match digest::scope_digests(&items, self.spec.scope_of) {
-                Ok(digests) => {
-                    let (polled, changed) = self.succeeded(items, digests);
-                    if let Some(replicated) = &self.replicated {
-                        let handle = SourceHandle {
-                            source: Arc::clone(&self),
-                        };
-                        replica::share(&handle, replicated, polled.0).await;
-                    }
-                    self.announce(&changed);
-                    polled
+        let fetch = AssertUnwindSafe(self.fetch()).catch_unwind();
+        let (polled, changed) = match fetch.await {
+            Ok(Ok(Fetched::Same)) => self.unchanged_raw(),
+            Ok(Ok(Fetched::Items(items, raw_hash))) => {
+                match digest::scope_digests(&items, self.spec.scope_of) {
+                    Ok(digests) => self.succeeded(items, digests, raw_hash),
+                    Err(error) => return self.failed(&error),
                 }
-                Err(error) => self.failed(&error),
-            },
-            Ok(Err(error)) => self.failed(&error),
-            Err(_panic) => self.failed(&"the fetch panicked"),
+            }
+            Ok(Err(error)) => return self.failed(&error),
+            Err(_panic) => return self.failed(&"the fetch panicked"),
+        };
+        if let Some(replicated) = &self.replicated {
+            let handle = SourceHandle {
+                source: Arc::clone(&self),
+            };
+            replica::share(&handle, replicated, polled.0).await;
+        }
+        self.announce(&changed);
+        polled
+    }
+
+    /// Fetches the answer: parsed items (with the hash of the raw bytes, when fetched raw), or
+    /// [`Fetched::Same`] when the raw bytes are those of the last good answer.
+    async fn fetch(&self) -> Result<Fetched<T>, FetchError> {
+        let Some(raw) = &self.spec.raw else {
+            return Ok(Fetched::Items((self.spec.fetch)().await?, None));
+        };
+        let bytes = (raw.fetch)().await?;
+        let hash = xxhash_rust::xxh3::xxh3_64(&bytes);
+        let same = {
+            let state = lock(&self.state);
+            state.value.is_some() && state.raw_hash == Some(hash)
+        };
+        if same {
+            return Ok(Fetched::Same);
+        }
+        Ok(Fetched::Items((raw.parse)(&bytes)?, Some(hash)))
+    }
+
+    /// The raw answer did not change: a success that keeps the value as it is.
+    fn unchanged_raw(&self) -> (Polled<T>, Vec<Option<String>>) {
+        let mut state = lock(&self.state);
+        let failures = std::mem::take(&mut state.failures);
+        state.last_success = Some(Instant::now());
+        let value = state.value.clone();
+        drop(state);
+        if failures > 0 {
+            tracing::info!(
+                source = self.spec.name,
+                failures,
+                "upstream source recovered"
+            );
+        }
+        match value {
+            Some(value) => ((TickOutcome::Unchanged, Ok(value)), Vec::new()),
+            None => (self.failed(&"the source lost its value"), Vec::new()),
         }
     }
 
     /// Stores a changed answer; returns the scopes to announce. The first answer is stored
     /// silently: nobody can hold stale data yet.
-    fn succeeded(&self, items: Vec<T>, digests: ScopeDigests) -> (Polled<T>, Vec<Option<String>>) {
+    fn succeeded(
+        &self,
+        items: Vec<T>,
+        digests: ScopeDigests,
+        raw_hash: Option<u64>,
+    ) -> (Polled<T>, Vec<Option<String>>) {
         let source = self.spec.name;
         let mut state = lock(&self.state);
+        state.raw_hash = raw_hash;
         let failures = std::mem::take(&mut state.failures);
         state.last_success = Some(Instant::now());
         let changed = match &state.value {
@@ -413,6 +511,14 @@ impl<T: Serialize + Send + Sync + 'static> Source<T> {
         };
         (TickOutcome::Failed { consecutive }, Err(error))
     }
+}
+
+/// What a fetch brought.
+enum Fetched<T> {
+    /// The raw answer is byte for byte the last good one: nothing to parse.
+    Same,
+    /// Parsed items, with the hash of their raw answer when the source is fetched raw.
+    Items(Vec<T>, Option<u64>),
 }
 
 /// Empties the in-flight slot when a poll ends, even by panic, so the next caller starts anew.

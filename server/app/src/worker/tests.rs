@@ -403,3 +403,57 @@ async fn json_is_serialized_once_per_value() {
         2
     );
 }
+
+static RAW_PARSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn parse_counted(bytes: &[u8]) -> Result<Vec<Volume>, FetchError> {
+    RAW_PARSES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Ok(serde_json::from_slice(bytes)?)
+}
+
+#[tokio::test]
+async fn a_raw_source_parses_only_answers_whose_bytes_changed() {
+    let answer = Arc::new(Mutex::new(json!([volume("a", Some("p1"), 1)]).to_string()));
+    let updates = UpdateService::new(UpdateConfig {
+        coalesce_window: Duration::ZERO,
+        ..UpdateConfig::default()
+    });
+    let mut subscription = updates.subscribe(SubscribeRequest::default());
+    let mut worker = Worker::new(updates, WorkerConfig::default());
+    let upstream = Arc::clone(&answer);
+    let handle = worker.add(SourceSpec::raw(
+        "volumes",
+        UpdateType::Volumes,
+        project_of,
+        move || {
+            let body = upstream.lock().unwrap().clone();
+            async move { Ok::<_, FetchError>(bytes::Bytes::from(body)) }
+        },
+        parse_counted,
+    ));
+    let parses = || RAW_PARSES.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(handle.refresh().await, TickOutcome::First);
+    assert_eq!(parses(), 1);
+    let first = handle.current().unwrap();
+    assert_eq!(handle.refresh().await, TickOutcome::Unchanged);
+    assert_eq!(parses(), 1, "the same bytes are not parsed again");
+    assert!(Arc::ptr_eq(&first, &handle.current().unwrap()));
+    *answer.lock().unwrap() = json!([volume("a", Some("p1"), 2)]).to_string();
+    assert_eq!(handle.refresh().await, TickOutcome::Changed { scopes: 1 });
+    assert_eq!(parses(), 2);
+    assert_eq!(handle.current().unwrap()[0].size, 2);
+    assert_eq!(
+        announced(&mut subscription),
+        [json!({ "type": "volumes", "scope": "p1" })]
+    );
+    *answer.lock().unwrap() = "not json".into();
+    assert!(matches!(
+        handle.refresh().await,
+        TickOutcome::Failed { consecutive: 1 }
+    ));
+    assert_eq!(
+        handle.current().unwrap()[0].size,
+        2,
+        "the last good value is kept"
+    );
+}

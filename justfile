@@ -72,3 +72,11 @@ lint:
 # Format the Rust code.
 fmt:
     cargo fmt --all
+
+# The benchmark (release build): Tidings against a bare axum ceiling and a stock tRPC v11 Node
+# server, fan-out, queries, herd and worker; prints one table and writes BENCHMARKS.md. Not part
+# of `test`. Options go to `tidings-bench run` (e.g. `just bench --only queries`).
+bench *ARGS:
+    cargo build --release -p tidings -p tidings-bench
+    ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; \
+        target/release/tidings-bench run {{ARGS}}

@@ -4,6 +4,7 @@
 //                                              by tRPC per request, as a stock server does;
 //   updates.subscribe                          tracked notices over SSE (an EventEmitter fan-out);
 //   admin.notify {type, scope?}                the trigger.
+// The same router is served over tRPC's WebSocket protocol at ws://HOST/trpc (wsLink).
 // Usage: node server.mjs --port 0 --data DIR   (prints "listening 127.0.0.1:PORT")
 
 import { EventEmitter, on } from 'node:events';
@@ -13,6 +14,8 @@ import { parseArgs } from 'node:util';
 
 import { initTRPC, tracked } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
+import { applyWSSHandler } from '@trpc/server/adapters/ws';
+import { WebSocketServer } from 'ws';
 
 const { values } = parseArgs({
   options: { port: { type: 'string', default: '0' }, data: { type: 'string' } },
@@ -65,6 +68,8 @@ const appRouter = t.router({
 });
 
 const server = createHTTPServer({ router: appRouter, basePath: '/trpc/' });
+const wss = new WebSocketServer({ server, path: '/trpc' });
+applyWSSHandler({ wss, router: appRouter });
 server.listen(Number(values.port), '127.0.0.1', () => {
   const { address, port } = server.address();
   console.log(`listening ${address}:${port}`);

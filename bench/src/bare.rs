@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -29,11 +30,18 @@ pub struct Variants {
     pub encoded: Vec<(&'static str, Bytes)>,
 }
 
+/// One notice, rendered once for each way out: an SSE frame and the bare JSON (WebSocket).
+#[derive(Clone)]
+struct Frames {
+    sse: Bytes,
+    json: Utf8Bytes,
+}
+
 /// The ceiling's state.
 #[derive(Clone)]
 struct Bare {
     payloads: Arc<HashMap<String, Variants>>,
-    notices: broadcast::Sender<Bytes>,
+    notices: broadcast::Sender<Frames>,
     last_id: Arc<AtomicU64>,
 }
 
@@ -80,13 +88,15 @@ pub fn app(payloads: HashMap<String, Variants>) -> Router {
     };
     Router::new()
         .route("/trpc/updates.subscribe", get(subscribe))
+        .route("/ws", get(websocket))
         .route("/trpc/admin.notify", post(notify))
         .route("/trpc/{path}", get(payload))
         .with_state(state)
 }
 
 async fn subscribe(State(bare): State<Bare>) -> Response {
-    let live = BroadcastStream::new(bare.notices.subscribe()).filter_map(|r| async { r.ok() });
+    let live = BroadcastStream::new(bare.notices.subscribe())
+        .filter_map(|r| async { r.ok().map(|frames| frames.sse) });
     let first = futures::stream::once(async { Bytes::from_static(b": connected\n\n") });
     let frames = first.chain(live).map(Ok::<_, std::convert::Infallible>);
     Response::builder()
@@ -95,13 +105,42 @@ async fn subscribe(State(bare): State<Bare>) -> Response {
         .unwrap_or_default()
 }
 
+/// A plain WebSocket: a greeting, then every notice's JSON as a text frame.
+async fn websocket(State(bare): State<Bare>, upgrade: WebSocketUpgrade) -> Response {
+    let mut notices = bare.notices.subscribe();
+    upgrade.on_upgrade(|mut socket: WebSocket| async move {
+        if socket
+            .send(Message::text("{\"hello\":true}"))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        loop {
+            match notices.recv().await {
+                Ok(frames) => {
+                    if socket.send(Message::Text(frames.json)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
+}
+
 async fn notify(State(bare): State<Bare>, body: Bytes) -> Response {
     let id = bare.last_id.fetch_add(1, Ordering::Relaxed) + 1;
     let mut frame = Vec::with_capacity(body.len() + 16);
     frame.extend_from_slice(b"data: ");
     frame.extend_from_slice(&body);
     frame.extend_from_slice(b"\n\n");
-    let _ = bare.notices.send(frame.into());
+    let json = Utf8Bytes::try_from(body).unwrap_or_default();
+    let _ = bare.notices.send(Frames {
+        sse: frame.into(),
+        json,
+    });
     let reply = format!("{{\"result\":{{\"data\":{{\"lastEventId\":\"{id}\"}}}}}}");
     Response::builder()
         .header(header::CONTENT_TYPE, "application/json")

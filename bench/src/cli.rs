@@ -64,7 +64,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 64)]
     pub clients: usize,
     /// Length of each query run.
-    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub query_time: Duration,
     /// Clients in the herd.
     #[arg(long, default_value_t = 2000)]

@@ -15,6 +15,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+mod ws;
+
+pub use ws::{WsProtocol, WsSubscriber};
+
 /// One keep-alive connection.
 pub struct Conn {
     send: SendRequest<Full<Bytes>>,
@@ -166,7 +170,7 @@ impl Triggers {
         }
     }
 
-    fn sent(&self, seq: usize) -> Option<Instant> {
+    pub(crate) fn sent(&self, seq: usize) -> Option<Instant> {
         self.sent.get(seq).and_then(|s| s.get().copied())
     }
 }
@@ -177,7 +181,7 @@ pub fn scope(run: &str, seq: usize) -> String {
 }
 
 /// The sequence number in a `data:` line's `"scope":"<run><seq>"`, if it is one of ours.
-fn notice_seq(line: &[u8], run: &str) -> Option<usize> {
+pub(crate) fn notice_seq(line: &[u8], run: &str) -> Option<usize> {
     let needle = format!("\"scope\":\"{run}");
     let at = find(line, needle.as_bytes())? + needle.len();
     let digits = line[at..].iter().take_while(|b| b.is_ascii_digit()).count();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::subscribe_many;
+use super::{Transport, subscribe_any};
 use crate::client::{Conn, Triggers, scope};
 use crate::servers::Server;
 use crate::stats::Latencies;
@@ -15,6 +15,8 @@ use crate::stats::Latencies;
 /// How a fan-out run is shaped.
 #[derive(Debug, Clone, Copy)]
 pub struct Shape {
+    /// How subscribers connect.
+    pub transport: Transport,
     /// Subscribers.
     pub subscribers: usize,
     /// Notices per second.
@@ -56,7 +58,7 @@ impl Fanout {
 pub async fn run(server: &Server, shape: Shape, run: &str) -> anyhow::Result<Fanout> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_before = server.rss();
-    let (subscribers, _failed) = subscribe_many(server.addr, shape.subscribers).await;
+    let (subscribers, _failed) = subscribe_any(server, shape.transport, shape.subscribers).await;
     let connected = subscribers.len();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_idle = server.rss();

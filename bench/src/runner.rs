@@ -461,8 +461,13 @@ fn fanout_rows(transport: Transport, n: usize, rate: u32, results: &Triple<Fanou
         &scenario,
         "delivered",
         cells(results, |f| {
+            let connected = if f.connected < n {
+                format!(", only {} connected", thousands(f.connected as f64))
+            } else {
+                String::new()
+            };
             format!(
-                "{:.2} % ({}/{})",
+                "{:.2} % ({}/{}{connected})",
                 f.delivered_percent(),
                 thousands(f.delivered as f64),
                 thousands((f.connected * f.notices) as f64)
@@ -526,10 +531,29 @@ fn fanout_rows(transport: Transport, n: usize, rate: u32, results: &Triple<Fanou
     );
     rss.target = "≤ 10 KB".into();
     rss.verdict = verdict(tidings.map(|f| f.rss_per_subscriber <= 10_000.0));
-    if rss.verdict == Verdict::Miss {
-        let bare = results[1]
-            .as_ref()
-            .map_or(0.0, |f| f.rss_per_subscriber / 1000.0);
+    let bare_rss = results[1].as_ref().map(|f| f.rss_per_subscriber);
+    let tidings_rss = tidings.map(|f| f.rss_per_subscriber);
+    if rss.verdict == Verdict::Miss
+        && let (Some(own), Some(bare)) = (tidings_rss, bare_rss)
+        && own > 1.5 * bare
+    {
+        rss.note = Some(format!(
+            "Tidings keeps {:.1} KB per idle subscriber on this transport against the ceiling's \
+             {:.1} KB: the difference is the transport library's per-connection state ({})",
+            own / 1000.0,
+            bare / 1000.0,
+            match transport {
+                Transport::TrpcWs => {
+                    "tungstenite's default read and write buffers are 128 KiB per socket; \
+                     `WebSocketUpgrade::read_buffer_size` / `write_buffer_size` in the tRPC \
+                     WebSocket transport bound them"
+                }
+                Transport::JsonRpcWs => "jsonrpsee's connection and subscription tasks",
+                Transport::Sse => "hyper's and the SSE stream's",
+            }
+        ));
+    } else if rss.verdict == Verdict::Miss {
+        let bare = bare_rss.map_or(0.0, |b| b / 1000.0);
         rss.note = Some(format!(
             "the bare ceiling, which keeps nothing per subscriber but a broadcast receiver, uses \
              {bare:.1} KB: hyper's HTTP/1 connection keeps an 8 KB read buffer and an 8 KB header \
@@ -721,9 +745,9 @@ fn herd_rows(
     calls.verdict = verdict(upstream.map(|u| u.list_pages == pages));
     calls.note = upstream.map(|u| {
         format!(
-            "the trigger is a real change: `compute.instances.stop` (Nova: look up the instance, \
-             post the action = {} requests) refreshes the list once ({} pages of at most 1000 \
-             servers); every refetch is then served from that one value",
+            "the trigger is a real change: `compute.instances.stop` posts the action to Nova \
+             (upstream requests besides the list: {}) and refreshes the list once ({} pages of \
+             at most 1000 servers); every refetch is then served from that one value",
             u.total - u.list_pages,
             pages
         )

@@ -30,6 +30,9 @@ use crate::state::AppState;
 use crate::updates::{UpdateConfig, UpdateService};
 use crate::worker::{Worker, WorkerConfig};
 
+/// Most JSON-RPC connections at once; the open-files limit of the process binds first.
+const JSONRPC_MAX_CONNECTIONS: u32 = 1 << 20;
+
 /// How long in-flight requests may take to finish after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -172,6 +175,10 @@ impl Tidings {
                 self.state.clone(),
                 tidings_rpc::JsonRpcConfig {
                     max_request_body_bytes: u32::try_from(self.max_body_bytes).unwrap_or(u32::MAX),
+                    // As many as the process may hold, like SSE and the tRPC WebSocket: every
+                    // browser keeps one stream open (jsonrpsee's default, 1,024, refused the
+                    // rest with 429 in the fan-out benchmark).
+                    max_connections: JSONRPC_MAX_CONNECTIONS,
                     title: "Tidings".into(),
                     shutdown,
                     ..Default::default()

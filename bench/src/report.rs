@@ -130,8 +130,9 @@ impl Report {
              comes from the run described here). Each scenario runs against three servers in the \
              same invocation: Tidings (release build), a bare axum ceiling that returns the same \
              bytes from memory and fans out over a plain tokio broadcast, and a stock tRPC v11 \
-             server (`@trpc/server` 11.25.2, standalone adapter). The ratios are the figures that \
-             survive a noisy machine.\n\n{}\n{}\n## What limits it\n\n{}\n{}",
+             server (`@trpc/server` 11.25.2, standalone and ws adapters; it has no JSON-RPC, \
+             compression or ETags: `—`). The ratios are the figures that survive a noisy \
+             machine; the targets apply to the Tidings column.\n\n{}\n{}\n## What limits it\n\n{}\n{}",
             self.header(),
             self.table(),
             if notes.is_empty() {

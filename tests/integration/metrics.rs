@@ -148,3 +148,43 @@ async fn upstream_failures_are_counted_by_service() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn websocket_subscribers_are_counted_by_transport() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = TestApp::spawn().await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/trpc", app.addr))
+        .await
+        .expect("upgrade");
+    let subscribe = r#"{"id":1,"method":"subscription","params":{"path":"updates.subscribe"}}"#;
+    socket.send(Message::text(subscribe)).await.unwrap();
+    let started = tokio::time::timeout(Duration::from_secs(2), socket.next())
+        .await
+        .expect("an answer")
+        .expect("a frame")
+        .unwrap();
+    assert!(
+        started.to_text().unwrap().contains("started"),
+        "{started:?}"
+    );
+    let text = scrape(&app).await;
+    assert_eq!(
+        value(&text, r#"tidings_subscribers{transport="trpc_ws"}"#),
+        1.0
+    );
+    drop(socket);
+    let mut after = 1.0;
+    for _ in 0..50 {
+        after = value(
+            &scrape(&app).await,
+            r#"tidings_subscribers{transport="trpc_ws"}"#,
+        );
+        if after == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(after, 0.0, "the gauge falls back when the socket closes");
+}

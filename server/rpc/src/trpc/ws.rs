@@ -354,7 +354,11 @@ impl<S: Clone + Send + Sync + 'static> Connection<S> {
             ids: self.subscriptions.clone(),
             stop,
         };
-        self.streams.spawn(subscription.run());
+        let counted = self.trpc.config.metrics.subscriber(Transport::TrpcWs);
+        self.streams.spawn(async move {
+            let _counted = counted;
+            subscription.run().await;
+        });
     }
 
     /// The procedure at `path`, if it is of `kind` (a mismatch is NOT_FOUND, as in tRPC).

@@ -149,42 +149,44 @@ async fn upstream_failures_are_counted_by_service() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn websocket_subscribers_are_counted_by_transport() {
+/// Subscribes over a WebSocket at `path` with `request`, checks the gauge of `transport` counts
+/// it, closes the socket and checks the gauge falls back.
+async fn counted_while_open(app: &TestApp, path: &str, request: &str, transport: &str) {
     use futures::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
 
-    let app = TestApp::spawn().await;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/trpc", app.addr))
+    let series = format!(r#"tidings_subscribers{{transport="{transport}"}}"#);
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}{path}", app.addr))
         .await
         .expect("upgrade");
-    let subscribe = r#"{"id":1,"method":"subscription","params":{"path":"updates.subscribe"}}"#;
-    socket.send(Message::text(subscribe)).await.unwrap();
-    let started = tokio::time::timeout(Duration::from_secs(2), socket.next())
+    socket.send(Message::text(request)).await.unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(2), socket.next())
         .await
         .expect("an answer")
         .expect("a frame")
         .unwrap();
-    assert!(
-        started.to_text().unwrap().contains("started"),
-        "{started:?}"
-    );
-    let text = scrape(&app).await;
-    assert_eq!(
-        value(&text, r#"tidings_subscribers{transport="trpc_ws"}"#),
-        1.0
-    );
+    assert!(!answer.to_text().unwrap().contains("error"), "{answer:?}");
+    assert_eq!(value(&scrape(app).await, &series), 1.0, "{transport}");
     drop(socket);
     let mut after = 1.0;
     for _ in 0..50 {
-        after = value(
-            &scrape(&app).await,
-            r#"tidings_subscribers{transport="trpc_ws"}"#,
-        );
+        after = value(&scrape(app).await, &series);
         if after == 0.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(after, 0.0, "the gauge falls back when the socket closes");
+    assert_eq!(
+        after, 0.0,
+        "{transport}: the gauge falls back when the socket closes"
+    );
+}
+
+#[tokio::test]
+async fn websocket_subscribers_are_counted_by_transport() {
+    let app = TestApp::spawn().await;
+    let trpc = r#"{"id":1,"method":"subscription","params":{"path":"updates.subscribe"}}"#;
+    counted_while_open(&app, "/trpc", trpc, "trpc_ws").await;
+    let jsonrpc = r#"{"jsonrpc":"2.0","id":1,"method":"updates.subscribe","params":{}}"#;
+    counted_while_open(&app, "/rpc", jsonrpc, "jsonrpc").await;
 }

@@ -181,6 +181,7 @@ impl Tidings {
                     max_connections: JSONRPC_MAX_CONNECTIONS,
                     title: "Tidings".into(),
                     shutdown,
+                    metrics: self.metrics.clone(),
                     ..Default::default()
                 },
             ))

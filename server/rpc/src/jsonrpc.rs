@@ -66,6 +66,8 @@ pub struct JsonRpcConfig {
     pub version: String,
     /// Cancelled when the server shuts down: WebSockets close and subscriptions end.
     pub shutdown: CancellationToken,
+    /// Where subscriptions are counted (`tidings_subscribers{transport="jsonrpc"}`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Default for JsonRpcConfig {
@@ -80,6 +82,7 @@ impl Default for JsonRpcConfig {
             title: "JSON-RPC API".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             shutdown: CancellationToken::new(),
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 }
@@ -117,6 +120,7 @@ pub fn jsonrpc_router<S: Clone + Send + Sync + 'static>(
         registry,
         state,
         shutdown: config.shutdown.clone(),
+        metrics: config.metrics.clone(),
     };
     let methods: Methods = methods::module(shared, discover).into();
     let (stop, server) = stop_channel();

@@ -29,6 +29,7 @@ pub(crate) struct Shared<S> {
     pub registry: Arc<Registry<S>>,
     pub state: S,
     pub shutdown: CancellationToken,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl<S: Clone> Shared<S> {
@@ -149,6 +150,7 @@ async fn subscribe<S: Clone + Send + Sync + 'static>(
     let Ok(sink) = pending.accept().await else {
         return SubscriptionCloseResponse::None;
     };
+    let _counted = shared.metrics.subscriber(Transport::JsonRpc);
     loop {
         let event = tokio::select! {
             event = stream.next() => event,

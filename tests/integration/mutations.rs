@@ -29,22 +29,7 @@ async fn volume_lifecycle_with_attach_and_detach() {
     );
     app.sim.tick_now();
     app.sim.tick_now();
-    let instance = app
-        .query(
-            "compute.instances.getAll",
-            Some(json!({ "projectId": demo })),
-        )
-        .await;
-    let instance = instance
-        .data()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["status"] == "ACTIVE")
-        .expect("an active instance")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let instance = active_instance(&app, &demo).await;
     let attach = app
         .mutate(
             "volumes.attach",
@@ -102,20 +87,7 @@ async fn conflicting_and_missing_targets_are_clear_errors() {
     assert_eq!(reply.status, 404, "{}", reply.body);
     assert_eq!(reply.error_code(), "NOT_FOUND");
     let demo = app.project_id("demo");
-    let active = app
-        .query(
-            "compute.instances.getAll",
-            Some(json!({ "projectId": demo })),
-        )
-        .await;
-    let active = active
-        .data()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["status"] == "ACTIVE")
-        .unwrap()["id"]
-        .clone();
+    let active = active_instance(&app, &demo).await;
     let reply = app
         .mutate("compute.instances.start", json!({ "id": active }))
         .await;
@@ -164,4 +136,24 @@ async fn network_create_and_delete_announce_networks() {
         .query("networks.getById", Some(json!({ "id": id })))
         .await;
     assert_eq!(got.status, 404);
+}
+
+/// The id of an ACTIVE instance in `project`.
+async fn active_instance(app: &TestApp, project: &str) -> String {
+    let listed = app
+        .query(
+            "compute.instances.getAll",
+            Some(json!({ "projectId": project })),
+        )
+        .await;
+    let active = listed
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["status"] == "ACTIVE");
+    active.expect("an active instance")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

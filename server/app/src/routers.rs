@@ -74,7 +74,8 @@ async fn list<T: HasProject + Clone + Serialize + Send + Sync + 'static>(
                 .iter()
                 .filter(|i| i.project() == Some(&project))
                 .collect();
-            Encoded::new(&mine).map(|e| Encoded::from_bytes(e.bytes().clone()))
+            let json = serde_json::to_vec(&mine).map_err(RpcError::internal)?;
+            Ok(Encoded::from_bytes(json.into()))
         }
     }
 }

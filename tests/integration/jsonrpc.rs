@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use jsonrpsee::core::client::{ClientT, Error, Subscription, SubscriptionClientT};
-use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
-use jsonrpsee::ws_client::WsClientBuilder;
 use serde_json::{Value, json};
 use tidings_tests::TestApp;
 
@@ -14,10 +12,7 @@ use tidings_tests::TestApp;
 async fn a_json_rpc_mutation_notifies_a_json_rpc_subscriber() {
     let app = TestApp::spawn().await;
     let demo = app.project_id("demo");
-    let ws = WsClientBuilder::default()
-        .build(format!("ws://{}/rpc", app.addr))
-        .await
-        .expect("websocket");
+    let ws = app.admin().jsonrpc_ws().await;
     let mut notices: Subscription<Value> = ws
         .subscribe(
             "updates.subscribe",
@@ -26,9 +21,7 @@ async fn a_json_rpc_mutation_notifies_a_json_rpc_subscriber() {
         )
         .await
         .expect("subscribe");
-    let http = HttpClientBuilder::default()
-        .build(format!("{}/rpc", app.base))
-        .expect("http client");
+    let http = app.admin().jsonrpc_http();
     let volume: Value = http
         .request(
             "volumes.create",
@@ -50,9 +43,7 @@ async fn a_json_rpc_mutation_notifies_a_json_rpc_subscriber() {
 #[tokio::test]
 async fn queries_errors_and_discovery() {
     let app = TestApp::spawn().await;
-    let http = HttpClientBuilder::default()
-        .build(format!("{}/rpc", app.base))
-        .expect("http client");
+    let http = app.admin().jsonrpc_http();
     let projects: Vec<Value> = http
         .request("projects.getAll", rpc_params![])
         .await

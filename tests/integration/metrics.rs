@@ -156,9 +156,7 @@ async fn counted_while_open(app: &TestApp, path: &str, request: &str, transport:
     use tokio_tungstenite::tungstenite::Message;
 
     let series = format!(r#"tidings_subscribers{{transport="{transport}"}}"#);
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}{path}", app.addr))
-        .await
-        .expect("upgrade");
+    let mut socket = app.admin().websocket(path).await;
     socket.send(Message::text(request)).await.unwrap();
     let answer = tokio::time::timeout(Duration::from_secs(2), socket.next())
         .await

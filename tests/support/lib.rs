@@ -29,8 +29,11 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// `http://ADDR`.
     pub base: String,
-    /// An HTTP client.
+    /// An HTTP client logged in as the cloud administrator (`admin`): every request carries
+    /// `Authorization: Bearer <token>` unless it sets its own.
     pub http: reqwest::Client,
+    /// The administrator's session token (for WebSocket and JSON-RPC clients).
+    pub token: String,
     /// The server's state (update bus, sources).
     pub state: AppState,
     /// The simulator behind it (faults, ticks, stats).
@@ -133,47 +136,44 @@ impl TestApp {
         let state = tidings.state.clone();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(tidings.serve(listener, shutdown.clone()));
-        let app = Self {
+        let base = format!("http://{addr}");
+        wait_ready(&base).await;
+        let admin = Caller::login(&base, "admin", "admin").await;
+        Self {
             addr,
-            base: format!("http://{addr}"),
-            http: reqwest::Client::new(),
+            base,
+            http: admin.http,
+            token: admin.token,
             state,
             sim,
             shutdown,
             task: Some(task),
-        };
-        app.wait_ready().await;
-        app
-    }
-
-    async fn wait_ready(&self) {
-        for _ in 0..200 {
-            if let Ok(r) = self.http.get(format!("{}/readyz", self.base)).send().await
-                && r.status() == 200
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("server never became ready");
     }
 
-    /// `GET /trpc/<path>?input=…`.
+    /// Logs in as a seeded user (`admin`, `alice` of project `demo`, `bob` of `ops`, `carol`
+    /// a reader of `demo`; each user's password is their name).
+    pub async fn user(&self, name: &str) -> Caller {
+        Caller::login(&self.base, name, name).await
+    }
+
+    /// The administrator, as a [`Caller`].
+    pub fn admin(&self) -> Caller {
+        Caller {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            token: self.token.clone(),
+        }
+    }
+
+    /// `GET /trpc/<path>?input=…` as the administrator.
     pub async fn query(&self, path: &str, input: Option<Value>) -> Reply {
-        let mut req = self.http.get(format!("{}/trpc/{path}", self.base));
-        if let Some(input) = input {
-            req = req.query(&[("input", input.to_string())]);
-        }
-        reply(req.send().await.expect("query")).await
+        query(&self.http, &self.base, path, input).await
     }
 
-    /// `POST /trpc/<path>` with a JSON body.
+    /// `POST /trpc/<path>` with a JSON body, as the administrator.
     pub async fn mutate(&self, path: &str, input: Value) -> Reply {
-        let req = self
-            .http
-            .post(format!("{}/trpc/{path}", self.base))
-            .json(&input);
-        reply(req.send().await.expect("mutate")).await
+        mutate(&self.http, &self.base, path, input).await
     }
 
     /// `admin.notify` with the admin token.
@@ -186,26 +186,10 @@ impl TestApp {
         reply(req.send().await.expect("notify")).await
     }
 
-    /// Opens `updates.subscribe` over SSE, optionally resuming with `Last-Event-ID`, and waits
-    /// for the `connected` event.
+    /// Opens `updates.subscribe` over SSE as the administrator, optionally resuming with
+    /// `Last-Event-ID`, and waits for the `connected` event.
     pub async fn subscribe(&self, input: Option<Value>, last_event_id: Option<&str>) -> SseReader {
-        let mut req = self
-            .http
-            .get(format!("{}/trpc/updates.subscribe", self.base))
-            .header("accept", "text/event-stream");
-        if let Some(input) = input {
-            req = req.query(&[("input", input.to_string())]);
-        }
-        if let Some(id) = last_event_id {
-            req = req.header("last-event-id", id);
-        }
-        let mut reader = SseReader::new(req.send().await.expect("subscribe"));
-        let first = reader
-            .next_within(Duration::from_secs(5))
-            .await
-            .expect("connected");
-        assert_eq!(first.event, "connected");
-        reader
+        subscribe(&self.http, &self.base, input, last_event_id).await
     }
 
     /// The id of a seeded project.
@@ -236,6 +220,157 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// A logged-in user of a server: an HTTP client that sends their session token.
+#[derive(Clone)]
+pub struct Caller {
+    /// `http://ADDR`.
+    pub base: String,
+    /// Sends `Authorization: Bearer <token>` with every request that sets none itself.
+    pub http: reqwest::Client,
+    /// The session token.
+    pub token: String,
+}
+
+impl Caller {
+    /// Logs in with `auth.login` and keeps the token.
+    pub async fn login(base: &str, username: &str, password: &str) -> Self {
+        let answer = mutate(
+            &reqwest::Client::new(),
+            base,
+            "auth.login",
+            serde_json::json!({ "username": username, "password": password }),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "login as {username}: {}", answer.body);
+        let token = answer.data()["token"]
+            .as_str()
+            .expect("a session token")
+            .to_owned();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().expect("header"),
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("client");
+        Self {
+            base: base.to_owned(),
+            http,
+            token,
+        }
+    }
+
+    /// `GET /trpc/<path>?input=…`.
+    pub async fn query(&self, path: &str, input: Option<Value>) -> Reply {
+        query(&self.http, &self.base, path, input).await
+    }
+
+    /// `POST /trpc/<path>` with a JSON body.
+    pub async fn mutate(&self, path: &str, input: Value) -> Reply {
+        mutate(&self.http, &self.base, path, input).await
+    }
+
+    /// Opens `updates.subscribe` over SSE and waits for the `connected` event.
+    pub async fn subscribe(&self, input: Option<Value>, last_event_id: Option<&str>) -> SseReader {
+        subscribe(&self.http, &self.base, input, last_event_id).await
+    }
+
+    /// `Authorization: Bearer <token>`, for clients built elsewhere.
+    pub fn auth_headers(&self) -> reqwest::header::HeaderMap {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {}", self.token).parse().expect("header"),
+        );
+        headers
+    }
+
+    /// A WebSocket to `path` (`/trpc` or `/rpc`) whose upgrade carries the session token.
+    pub async fn websocket(
+        &self,
+        path: &str,
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
+    {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}{path}", self.base.replacen("http://", "ws://", 1));
+        let mut request = url.into_client_request().expect("request");
+        request.headers_mut().extend(self.auth_headers());
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("upgrade");
+        socket
+    }
+
+    /// A jsonrpsee WebSocket client of `/rpc` logged in as this user.
+    pub async fn jsonrpc_ws(&self) -> jsonrpsee::ws_client::WsClient {
+        jsonrpsee::ws_client::WsClientBuilder::default()
+            .set_headers(self.auth_headers())
+            .build(format!("{}/rpc", self.base.replacen("http://", "ws://", 1)))
+            .await
+            .expect("websocket")
+    }
+
+    /// A jsonrpsee HTTP client of `/rpc` logged in as this user.
+    pub fn jsonrpc_http(&self) -> jsonrpsee::http_client::HttpClient {
+        jsonrpsee::http_client::HttpClientBuilder::default()
+            .set_headers(self.auth_headers())
+            .build(format!("{}/rpc", self.base))
+            .expect("http client")
+    }
+}
+
+async fn wait_ready(base: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("server never became ready");
+}
+
+async fn query(http: &reqwest::Client, base: &str, path: &str, input: Option<Value>) -> Reply {
+    let mut req = http.get(format!("{base}/trpc/{path}"));
+    if let Some(input) = input {
+        req = req.query(&[("input", input.to_string())]);
+    }
+    reply(req.send().await.expect("query")).await
+}
+
+async fn mutate(http: &reqwest::Client, base: &str, path: &str, input: Value) -> Reply {
+    let req = http.post(format!("{base}/trpc/{path}")).json(&input);
+    reply(req.send().await.expect("mutate")).await
+}
+
+async fn subscribe(
+    http: &reqwest::Client,
+    base: &str,
+    input: Option<Value>,
+    last_event_id: Option<&str>,
+) -> SseReader {
+    let mut req = http
+        .get(format!("{base}/trpc/updates.subscribe"))
+        .header("accept", "text/event-stream");
+    if let Some(input) = input {
+        req = req.query(&[("input", input.to_string())]);
+    }
+    if let Some(id) = last_event_id {
+        req = req.header("last-event-id", id);
+    }
+    let mut reader = SseReader::new(req.send().await.expect("subscribe"));
+    let first = reader
+        .next_within(Duration::from_secs(5))
+        .await
+        .expect("connected");
+    assert_eq!(first.event, "connected", "{:?}", first.data);
+    reader
 }
 
 async fn reply(response: reqwest::Response) -> Reply {

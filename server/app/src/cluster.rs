@@ -1,10 +1,12 @@
 //! Several instances, one Redis (`--bus redis://…`): one ordered event log, one poller per
 //! upstream source.
 //!
-//! - [`bus`]: the log is a Redis Stream, `{tidings}:log`, trimmed with `XADD MAXLEN ~` to the
-//!   replay window. Each notice is numbered by `INCR {tidings}:seq` and appended as entry
-//!   `<id>-0` in the same Lua script, so ids are global, consecutive and the same on every
-//!   instance (still decimal strings on the wire). Instances coalesce locally, publish, and
+//! - [`bus`]: the log is a Redis Stream, `{tidings}:log`, trimmed to the replay window: to
+//!   its count with `XADD MAXLEN ~`, and to its age with `XTRIM MINID` on each append, by the
+//!   time Redis stamps on every entry (a mirror loading the window drops what is too old, so
+//!   a cold instance keeps to it as well). Each notice is numbered by `INCR {tidings}:seq` and
+//!   appended as entry `<id>-0` in the same Lua script, so ids are global, consecutive and the
+//!   same on every instance (still decimal strings on the wire). Instances coalesce locally, publish, and
 //!   read the stream back (XREAD BLOCK) into their local fan-out and its mirror of the window,
 //!   which serves replay. `{tidings}:epoch` names the log's incarnation: when it changes or a
 //!   notice id is skipped, continuity is lost and local subscribers are resynced.
@@ -49,6 +51,8 @@ pub struct ClusterConfig {
     pub lease_ttl: Duration,
     /// Notices kept for replay (the stream keeps about twice as many entries, for the marks).
     pub log_capacity: usize,
+    /// How long notices are kept for replay (older stream entries are trimmed).
+    pub log_max_age: Duration,
 }
 
 /// This instance's membership: the Redis link, its leases and its snapshots. Built with the
@@ -78,7 +82,12 @@ impl Cluster {
         let (service, feed, outbox) = UpdateService::shared(updates);
         let instance: Arc<str> = format!("{:016x}", rand::random::<u64>()).into();
         let window = config.log_capacity.max(1) * 2;
-        let store = Arc::new(Store::open(&config.url, window, Arc::clone(&instance))?);
+        let store = Arc::new(Store::open(
+            &config.url,
+            window,
+            config.log_max_age,
+            Arc::clone(&instance),
+        )?);
         let leases = Arc::new(Leases::new(config.lease_ttl));
         let snapshots = Arc::new(Snapshots::new(
             Arc::clone(&store),

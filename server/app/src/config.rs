@@ -105,6 +105,57 @@ pub struct ServeArgs {
     /// it); a crashed poller is replaced within about this time.
     #[arg(long, env = "TIDINGS_LEASE_TTL", default_value = "10s", value_parser = parse_duration)]
     pub lease_ttl: Duration,
+    // Replay
+    /// How many recent notices are kept for clients that resume with a `lastEventId` (0 keeps
+    /// none); resuming from before them gets a resync.
+    #[arg(long, env = "TIDINGS_REPLAY_EVENTS", default_value_t = 1024)]
+    pub replay_events: usize,
+    /// How long notices are kept for clients that resume; resuming from before that gets a
+    /// resync.
+    #[arg(long, env = "TIDINGS_REPLAY_WINDOW", default_value = "5m", value_parser = parse_duration)]
+    pub replay_window: Duration,
+    // Sessions
+    /// A session unused for this long ends (an open update stream keeps it in use).
+    #[arg(long, env = "TIDINGS_SESSION_IDLE", default_value = "30m", value_parser = parse_duration)]
+    pub session_idle: Duration,
+    /// A session ends this long after login at the latest.
+    #[arg(long, env = "TIDINGS_SESSION_LIFETIME", default_value = "12h", value_parser = parse_duration)]
+    pub session_lifetime: Duration,
+    /// Most update streams (SSE and WebSocket subscriptions) one session may hold open.
+    #[arg(long, env = "TIDINGS_MAX_STREAMS_PER_SESSION", default_value_t = 32)]
+    pub max_streams_per_session: usize,
+    /// Mark the session cookie `Secure` even when no proxy sends `X-Forwarded-Proto: https`.
+    #[arg(long, env = "TIDINGS_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Origins, besides the server's own, whose pages may call the API (comma-separated, e.g.
+    /// `https://console.example.com`); browsers' requests from any other origin are refused.
+    #[arg(long, env = "TIDINGS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    // Limits
+    /// Deepest nesting of arrays and objects accepted in a procedure's input; deeper input is
+    /// refused as a bad request before it is parsed.
+    #[arg(long, env = "TIDINGS_MAX_INPUT_DEPTH", default_value_t = 32)]
+    pub max_input_depth: usize,
+    /// How long a query or mutation, or a subscription's setup, may run before that call fails
+    /// with TIMEOUT (0 disables the deadline).
+    #[arg(long, env = "TIDINGS_CALL_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub call_timeout: Duration,
+    /// Most open connections from one client address; further ones are answered 429 and
+    /// closed (0 disables the limit). Behind a proxy every client shares the proxy's address,
+    /// so this must exceed what one instance serves there.
+    #[arg(long, env = "TIDINGS_MAX_CONNECTIONS_PER_IP", default_value_t = 16384)]
+    pub max_connections_per_ip: usize,
+    /// Bytes each tRPC WebSocket reads from the network at a time; held for the socket's life,
+    /// it is most of what an idle socket costs (larger messages still arrive whole).
+    #[arg(long, env = "TIDINGS_WS_READ_BUFFER_BYTES", default_value_t = 8 << 10)]
+    pub ws_read_buffer_bytes: usize,
+    /// Bytes of outgoing tRPC WebSocket frames gathered before they are written.
+    #[arg(long, env = "TIDINGS_WS_WRITE_BUFFER_BYTES", default_value_t = 8 << 10)]
+    pub ws_write_buffer_bytes: usize,
+    /// After a shutdown signal, how long in-flight requests may take to finish before the
+    /// remaining connections are closed.
+    #[arg(long, env = "TIDINGS_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
     /// The embedded simulator's options (ignored with `--upstream`).
     #[command(flatten)]
     pub sim: SimOptions,
@@ -231,6 +282,36 @@ mod tests {
         assert_eq!(args.console_dir, PathBuf::from("web-client/dist"));
         assert_eq!(args.bus, Bus::Memory);
         assert_eq!(args.lease_ttl, Duration::from_secs(10));
+        assert_eq!(args.replay_events, 1024);
+        assert_eq!(args.replay_window, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn limit_flags_and_their_defaults() {
+        let serve = |argv: &[&str]| {
+            let argv = ["tidings", "serve"].iter().chain(argv).copied();
+            match Cli::try_parse_from(argv).unwrap().command {
+                Command::Serve(args) => args,
+                _ => panic!("serve"),
+            }
+        };
+        let args = serve(&[]);
+        assert_eq!(args.max_input_depth, 32);
+        assert_eq!(args.call_timeout, Duration::from_secs(30));
+        assert_eq!(args.max_connections_per_ip, 16384);
+        assert_eq!(args.ws_read_buffer_bytes, 8192);
+        assert_eq!(args.ws_write_buffer_bytes, 8192);
+        assert_eq!(args.shutdown_grace, Duration::from_secs(10));
+        let args = serve(&[
+            "--max-input-depth=8",
+            "--call-timeout=500ms",
+            "--max-connections-per-ip=0",
+            "--shutdown-grace=2s",
+        ]);
+        assert_eq!(args.max_input_depth, 8);
+        assert_eq!(args.call_timeout, Duration::from_millis(500));
+        assert_eq!(args.max_connections_per_ip, 0);
+        assert_eq!(args.shutdown_grace, Duration::from_secs(2));
     }
 
     #[test]

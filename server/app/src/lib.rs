@@ -1,5 +1,6 @@
 //! Tidings, the backend-for-frontend.
 //!
+//! - [`auth`]: sessions (login against Keystone), what each may see, the Origin check.
 //! - [`config`]: the `tidings` command line and its environment twins.
 //! - [`cluster`]: several instances over one Redis (`--bus redis://…`): the shared event log,
 //!   poll leases and snapshots.
@@ -13,6 +14,7 @@
 //! - [`telemetry`]: structured logging.
 //! - [`metrics`]: the Prometheus series at `/metrics` (engine, update bus, upstream).
 
+pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod error;

@@ -15,12 +15,15 @@ use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use serde_json::json;
 use tidings_openstack::{Client, ClientConfig};
-use tidings_rpc::{Metrics, Registry, Trpc, TrpcConfig, WsConfig};
+use tidings_rpc::listener::PerIpLimit;
+use tidings_rpc::{Limits, Metrics, Registry, Trpc, TrpcConfig, WsConfig};
 use tidings_sim::{RunningSim, SimConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::services::ServeDir;
 
+use crate::auth::origin::OriginPolicy;
+use crate::auth::{self, SessionConfig, Sessions};
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::config::{Bus, ServeArgs, SimOptions};
 use crate::metrics;
@@ -33,8 +36,8 @@ use crate::worker::{Worker, WorkerConfig};
 /// Most JSON-RPC connections at once; the open-files limit of the process binds first.
 const JSONRPC_MAX_CONNECTIONS: u32 = 1 << 20;
 
-/// How long in-flight requests may take to finish after shutdown begins.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often idle and expired sessions are looked for.
+const SESSION_SWEEP: Duration = Duration::from_secs(30);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +68,10 @@ pub struct Tidings {
     pub sim: Option<RunningSim>,
     max_body_bytes: usize,
     console_dir: PathBuf,
+    /// The limits the server applies itself (the registry holds the per-call ones).
+    limits: ServeLimits,
+    /// Which browser origins may call the API.
+    origins: Arc<OriginPolicy>,
 }
 
 impl Tidings {
@@ -92,8 +99,19 @@ impl Tidings {
         client_config.timeout = args.upstream_timeout;
         let metrics = metrics::new();
         client_config.observer = Some(metrics::upstream_observer(&metrics));
+        let sessions = Arc::new(Sessions::new(
+            SessionConfig {
+                idle_timeout: args.session_idle,
+                lifetime: args.session_lifetime,
+                max_streams: args.max_streams_per_session.max(1),
+                secure_cookies: args.secure_cookies,
+            },
+            client_config.clone(),
+        ));
         let openstack = Client::new(client_config)?;
         let update_config = UpdateConfig {
+            log_capacity: args.replay_events,
+            log_max_age: args.replay_window,
             coalesce_window: args.coalesce_window,
             ..UpdateConfig::default()
         };
@@ -110,6 +128,7 @@ impl Tidings {
                     url: url.clone(),
                     lease_ttl: args.lease_ttl,
                     log_capacity: update_config.log_capacity,
+                    log_max_age: update_config.log_max_age,
                 };
                 let (updates, cluster) = Cluster::join(&config, update_config)?;
                 (updates, Some(cluster))
@@ -127,10 +146,15 @@ impl Tidings {
         ));
         let mut registry = routers::registry();
         registry.set_metrics(metrics.clone());
+        registry.set_limits(Limits {
+            max_input_depth: args.max_input_depth,
+            call_timeout: Some(args.call_timeout).filter(|t| !t.is_zero()),
+        });
         let state = AppState {
             updates,
             openstack,
             sources,
+            sessions,
             admin_token: args
                 .admin_token
                 .as_deref()
@@ -146,6 +170,10 @@ impl Tidings {
             sim,
             max_body_bytes: args.max_body_bytes,
             console_dir: args.console_dir.clone(),
+            limits: ServeLimits::from_args(args),
+            origins: Arc::new(OriginPolicy {
+                allowed: args.allowed_origins.clone(),
+            }),
         })
     }
 
@@ -161,6 +189,8 @@ impl Tidings {
             max_body_bytes: self.max_body_bytes,
             ws: WsConfig {
                 max_message_bytes: self.max_body_bytes,
+                read_buffer_bytes: self.limits.ws_read_buffer_bytes,
+                write_buffer_bytes: self.limits.ws_write_buffer_bytes,
                 ..WsConfig::default()
             },
             shutdown: shutdown.clone(),
@@ -188,24 +218,37 @@ impl Tidings {
             .merge(self.metrics.router())
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz).with_state(self.state.clone()))
-            .fallback_service(console(&self.console_dir));
+            .fallback_service(console(&self.console_dir))
+            .layer(middleware::from_fn_with_state(
+                self.origins.clone(),
+                auth::origin::check,
+            ));
         (router, trpc)
     }
 
     /// Serves on `listener` with the background worker until `shutdown` is cancelled, then
     /// stops accepting, ends open streams and WebSockets (clients reconnect elsewhere or later)
-    /// and waits up to a grace period for in-flight requests.
+    /// and waits up to `--shutdown-grace` for in-flight requests. Each client address may hold
+    /// `--max-connections-per-ip` connections; further ones are answered 429 and closed.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> std::io::Result<()> {
         let addr: SocketAddr = listener.local_addr()?;
+        let listener = PerIpLimit::new(listener, self.limits.max_connections_per_ip);
+        let grace = self.limits.shutdown_grace;
         let (router, trpc) = self.routes(shutdown.clone());
         // Background tasks belong to this future: dropping it (a crash, in tests) ends them.
         let mut background = tokio::task::JoinSet::new();
         let replicas = self.worker.replicas();
         background.spawn(self.worker.run(shutdown.clone()));
+        background.spawn(
+            self.state
+                .sessions
+                .clone()
+                .run_sweeper(SESSION_SWEEP, shutdown.clone()),
+        );
         // The cluster outlives the HTTP server, so the last requests' notices get out.
         let cluster_stop = CancellationToken::new();
         if let Some(cluster) = self.cluster {
@@ -224,7 +267,7 @@ impl Tidings {
         };
         let served = tokio::select! {
             result = server => result,
-            () = async { shutdown.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+            () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!("grace period over; closing remaining connections");
                 Ok(())
             }
@@ -235,6 +278,30 @@ impl Tidings {
             sim.shutdown().await?;
         }
         served
+    }
+}
+
+/// The `// Limits` flags the server applies itself.
+#[derive(Debug, Clone, Copy)]
+struct ServeLimits {
+    /// Most open connections per client address (0: no limit).
+    max_connections_per_ip: usize,
+    /// How long in-flight requests may take to finish after shutdown begins.
+    shutdown_grace: Duration,
+    /// Read buffer of each tRPC WebSocket.
+    ws_read_buffer_bytes: usize,
+    /// Write buffer of each tRPC WebSocket.
+    ws_write_buffer_bytes: usize,
+}
+
+impl ServeLimits {
+    fn from_args(args: &ServeArgs) -> Self {
+        Self {
+            max_connections_per_ip: args.max_connections_per_ip,
+            shutdown_grace: args.shutdown_grace,
+            ws_read_buffer_bytes: args.ws_read_buffer_bytes,
+            ws_write_buffer_bytes: args.ws_write_buffer_bytes,
+        }
     }
 }
 

@@ -74,14 +74,21 @@ pub struct Operation {
     pub progress: Option<u32>,
 }
 
+/// The scope of an item's notices: the project whose members alone may see it, if any.
 fn by_project<T: HasProject>(item: &T) -> Option<&str> {
-    item.project()
+    item.scope()
 }
 
 /// Items that belong to a project (their notices are scoped to it).
 pub trait HasProject {
     /// The owning project's id.
     fn project(&self) -> Option<&str>;
+
+    /// Who may see the item: the project whose members alone may (its notices are scoped to
+    /// it), or `None` for everyone (public images, shared networks, unowned things).
+    fn scope(&self) -> Option<&str> {
+        self.project()
+    }
 }
 
 macro_rules! has_project {
@@ -95,8 +102,6 @@ has_project! {
     Instance => |i| Some(i.project_id.as_str()),
     Volume => |v| v.project_id.as_deref(),
     VolumeSnapshot => |s| s.project_id.as_deref(),
-    Image => |i| i.owner.as_deref(),
-    Network => |n| n.project_id.as_deref(),
     Subnet => |s| s.project_id.as_deref(),
     Port => |p| p.project_id.as_deref(),
     Router => |r| r.project_id.as_deref(),
@@ -104,6 +109,35 @@ has_project! {
     SecurityGroup => |g| g.project_id.as_deref(),
     ServerGroup => |g| g.project_id.as_deref(),
     Operation => |o| o.project_id.as_deref(),
+}
+
+impl HasProject for Image {
+    fn project(&self) -> Option<&str> {
+        self.owner.as_deref()
+    }
+
+    /// Public and community images are everyone's; private and shared ones their owner's.
+    fn scope(&self) -> Option<&str> {
+        match self.visibility.as_str() {
+            "public" | "community" => None,
+            _ => self.project(),
+        }
+    }
+}
+
+impl HasProject for Network {
+    fn project(&self) -> Option<&str> {
+        self.project_id.as_deref()
+    }
+
+    /// Shared and external networks are everyone's.
+    fn scope(&self) -> Option<&str> {
+        if self.shared || self.external {
+            None
+        } else {
+            self.project()
+        }
+    }
 }
 
 fn global<T>(_: &T) -> Option<&str> {

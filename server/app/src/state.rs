@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tidings_openstack::Client;
 
+use crate::auth::Sessions;
 use crate::sources::Sources;
 use crate::updates::UpdateService;
 
@@ -16,6 +17,8 @@ pub struct AppState {
     pub openstack: Client,
     /// The polled upstream lists, with their last good values.
     pub sources: Arc<Sources>,
+    /// The open sessions: who is calling, and what they may see.
+    pub sessions: Arc<Sessions>,
     /// The bearer token that authorizes `admin.*`; `None` disables them.
     pub admin_token: Option<Arc<str>>,
 }

@@ -22,12 +22,15 @@ use std::time::Duration;
 
 use tidings_rpc::Notice;
 use tokio::sync::broadcast;
+use tokio::time::Instant;
 use tokio_stream::wrappers::BroadcastStream;
 
 pub use kinds::{NoticeType, UpdateType};
-pub use remote::{Outbox, Outgoing, RemoteFeed};
+pub use remote::{Outbox, Outgoing, RemoteFeed, Retained};
 pub use subscription::{SubscribeRequest, Subscription};
 pub use wire::{ResyncReason, UpdateNotice};
+
+use crate::auth::Visibility;
 
 use kinds::TypeSet;
 use log::{EventLog, Logged, Resume};
@@ -37,6 +40,9 @@ use log::{EventLog, Logged, Resume};
 pub struct UpdateConfig {
     /// How many recent events are kept for replay to reconnecting clients.
     pub log_capacity: usize,
+    /// How long an event is kept for replay; older ones are evicted (lazily, on the next
+    /// emit or resume), and resuming from before them gets a resync.
+    pub log_max_age: Duration,
     /// How many notices a subscriber may fall behind before it is sent a resync (minimum 1).
     pub subscriber_queue: usize,
     /// Bursts of the same (type, scope) inside this window collapse into a leading and a
@@ -48,6 +54,7 @@ impl Default for UpdateConfig {
     fn default() -> Self {
         Self {
             log_capacity: 1024,
+            log_max_age: Duration::from_secs(5 * 60),
             subscriber_queue: 256,
             coalesce_window: Duration::from_millis(50),
         }
@@ -128,7 +135,7 @@ impl UpdateService {
     ) -> Self {
         let (sender, _) = broadcast::channel(config.subscriber_queue.max(1));
         let bus = Bus {
-            log: EventLog::new(config.log_capacity),
+            log: EventLog::new(config.log_capacity, config.log_max_age),
             sender,
         };
         let inner = Inner {
@@ -158,20 +165,30 @@ impl UpdateService {
         coalesce::notify(&self.inner, ty, scope);
     }
 
-    /// Opens a subscription: the replay requested by `request.last_event_id` (or a resync when
-    /// it cannot be replayed), then every live notice, filtered by `request.types`.
+    /// Opens a subscription that sees every notice: the replay requested by
+    /// `request.last_event_id` (or a resync when it cannot be replayed), then every live
+    /// notice, filtered by `request.types`.
     pub fn subscribe(&self, request: SubscribeRequest) -> Subscription {
+        self.subscribe_as(request, Visibility::All)
+    }
+
+    /// [`UpdateService::subscribe`] for a subscriber that may only see notices scoped to its
+    /// projects (and global ones): the others are neither replayed nor delivered.
+    pub fn subscribe_as(&self, request: SubscribeRequest, visibility: Visibility) -> Subscription {
         let types = TypeSet::new(request.types.as_deref());
         let mut backlog = VecDeque::new();
-        let bus = lock(&self.inner.bus);
+        let mut bus = lock(&self.inner.bus);
         let current = self.inner.last_id.load(Ordering::Acquire);
         let receiver = bus.sender.subscribe();
-        let resume = bus.log.resume(request.last_event_id.as_deref(), current);
+        let resume = bus
+            .log
+            .resume(request.last_event_id.as_deref(), current, Instant::now());
         if let Resume::After(seen) = resume {
             let replay = bus
                 .log
                 .after(seen)
-                .filter(|event| event.ty.is_some_and(|ty| types.contains(ty)));
+                .filter(|event| event.ty.is_some_and(|ty| types.contains(ty)))
+                .filter(|event| visibility.sees(event.scope.as_deref()));
             backlog.extend(replay.map(|event| Arc::clone(&event.notice)));
         }
         drop(bus);
@@ -180,7 +197,14 @@ impl UpdateService {
         }
         self.inner.subscribers.fetch_add(1, Ordering::Relaxed);
         let live = BroadcastStream::new(receiver);
-        Subscription::new(Arc::clone(&self.inner), backlog, live, current, types)
+        Subscription::new(
+            Arc::clone(&self.inner),
+            backlog,
+            live,
+            current,
+            types,
+            visibility,
+        )
     }
 
     /// The id of the latest emitted event (0 before the first).
@@ -236,8 +260,9 @@ impl Inner {
             id: event_id,
             ty: Some(ty),
             notice: wire::change(event_id, ty, scope),
+            scope: scope.map(Arc::from),
         };
-        bus.log.push(event.clone());
+        bus.log.push(event.clone(), Instant::now());
         // No receiver is not an error: nobody is listening right now.
         let _ = bus.sender.send(event);
         self.last_id.store(event_id, Ordering::Release);

@@ -107,13 +107,15 @@ impl From<RawCatalogEntry> for CatalogEntry {
 /// The password-auth request body for a scope.
 pub(crate) fn auth_body(config: &ClientConfig, scope: &Scope) -> serde_json::Value {
     let project = match scope {
-        Scope::Home => json!({
+        // No home project: an unscoped token (it carries no catalog; Keystone calls still work).
+        Scope::Home if config.project_name.is_empty() => None,
+        Scope::Home => Some(json!({
             "name": config.project_name,
             "domain": { "name": config.project_domain_name },
-        }),
-        Scope::Project(id) => json!({ "id": id }),
+        })),
+        Scope::Project(id) => Some(json!({ "id": id })),
     };
-    json!({
+    let mut body = json!({
         "auth": {
             "identity": {
                 "methods": ["password"],
@@ -124,10 +126,13 @@ pub(crate) fn auth_body(config: &ClientConfig, scope: &Scope) -> serde_json::Val
                         "password": config.password,
                     }
                 }
-            },
-            "scope": { "project": project }
+            }
         }
-    })
+    });
+    if let Some(project) = project {
+        body["auth"]["scope"] = json!({ "project": project });
+    }
+    body
 }
 
 impl Token {

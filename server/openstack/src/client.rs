@@ -18,6 +18,9 @@ use crate::model::Session;
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// What [`Scope::Home`] means for this handle: the configured home, or a project chosen
+    /// with [`Client::in_project`] (handles share tokens and connections).
+    home: Scope,
 }
 
 struct Inner {
@@ -137,12 +140,55 @@ impl Client {
                 config,
                 tokens: Mutex::new(HashMap::new()),
             }),
+            home: Scope::Home,
         })
+    }
+
+    /// A handle on the same client (same credentials, tokens and connections) whose calls run
+    /// in `project_id`'s scope: a user acting in one of their projects.
+    pub fn in_project(&self, project_id: &str) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            home: Scope::Project(project_id.to_owned()),
+        }
+    }
+
+    /// Who the client is in `project_id`: its roles there (authenticating in that scope if
+    /// needed). Fails with [`Error::Status`] 401 when the user has no role on the project.
+    pub async fn session_in(&self, project_id: &str) -> Result<Session, Error> {
+        Ok(self
+            .token(&Scope::Project(project_id.to_owned()))
+            .await?
+            .session())
+    }
+
+    /// Revokes every token this client holds (`DELETE /v3/auth/tokens`), best effort: a token
+    /// Keystone no longer knows is gone already. Later calls authenticate again.
+    pub async fn revoke_tokens(&self) {
+        let tokens: Vec<Arc<Token>> = {
+            let mut held = self.inner.tokens.lock().await;
+            held.drain().map(|(_, token)| token).collect()
+        };
+        let url = format!(
+            "{}/auth/tokens",
+            self.inner.config.auth_url.trim_end_matches('/')
+        );
+        for token in tokens {
+            let request = self
+                .inner
+                .http
+                .delete(&url)
+                .header("X-Auth-Token", &token.value)
+                .header("X-Subject-Token", &token.value);
+            if let (Err(error), _) = self.attempt(Service::Identity, request).await {
+                tracing::debug!(error = %error, "revoking a token failed");
+            }
+        }
     }
 
     /// Who the client is authenticated as (authenticating if needed).
     pub async fn session(&self) -> Result<Session, Error> {
-        Ok(self.token(&Scope::Home).await?.session())
+        Ok(self.token(&self.home).await?.session())
     }
 
     /// Runs a call and decodes its JSON answer.
@@ -159,7 +205,7 @@ impl Client {
 
     /// The base URL of a service in the home scope.
     pub(crate) async fn endpoint(&self, service: Service) -> Result<String, Error> {
-        self.token(&Scope::Home)
+        self.token(&self.home)
             .await?
             .endpoint(service, &self.inner.config)
     }
@@ -304,6 +350,10 @@ impl Client {
 
     /// The token for a scope, authenticating when there is none or it is due for renewal.
     pub(crate) async fn token(&self, scope: &Scope) -> Result<Arc<Token>, Error> {
+        let scope = match scope {
+            Scope::Home => &self.home,
+            other => other,
+        };
         let mut tokens = self.inner.tokens.lock().await;
         let scope = match scope {
             Scope::Project(id)

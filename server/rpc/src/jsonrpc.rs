@@ -17,7 +17,7 @@ mod methods;
 mod names;
 mod notify;
 pub mod openrpc;
-mod params;
+pub(crate) mod params;
 pub mod schema;
 
 use std::collections::HashSet;
@@ -40,6 +40,7 @@ use tower::layer::util::{Identity, Stack};
 
 pub use names::MethodNames;
 
+use crate::error::RpcError;
 use crate::procedure::{ProcedureKind, Registry, RequestMeta, Transport};
 use methods::Shared;
 use notify::RunNotificationsLayer;
@@ -160,6 +161,7 @@ async fn serve(State(endpoint): State<Arc<Endpoint>>, mut request: Request) -> R
         headers: request.headers().clone(),
         connection_params: None,
         transport: Transport::JsonRpc,
+        response: Default::default(),
     };
     request.extensions_mut().insert(Arc::new(meta));
     let mut service = endpoint
@@ -173,4 +175,17 @@ async fn serve(State(endpoint): State<Arc<Endpoint>>, mut request: Request) -> R
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// A JSON-RPC error answer (`id: null`) to a whole request refused before it was read (an
+/// Origin policy, a rate limit), with the table's HTTP status.
+pub fn error_response(error: &RpcError) -> Response {
+    let object = error::to_error_object(error, "");
+    let body = serde_json::json!({ "jsonrpc": "2.0", "error": object, "id": null });
+    (
+        StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+        [(http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use specta::Type;
@@ -21,6 +21,7 @@ use specta::datatype::DataType;
 
 use crate::error::{ErrorCode, RpcError};
 use crate::event::Event;
+use crate::limits::{self, Limits};
 use crate::metrics::Metrics;
 
 /// What a procedure does, which decides how transports may call it.
@@ -69,6 +70,8 @@ pub struct RequestMeta {
     pub connection_params: Option<BTreeMap<String, String>>,
     /// Where the call came from.
     pub transport: Transport,
+    /// Headers the handlers ask to add to the HTTP response (see [`ResponseHeaders`]).
+    pub response: ResponseHeaders,
 }
 
 impl RequestMeta {
@@ -78,7 +81,37 @@ impl RequestMeta {
             headers: HeaderMap::new(),
             connection_params: None,
             transport: Transport::Local,
+            response: ResponseHeaders::default(),
         }
+    }
+}
+
+/// Headers that handlers add to the HTTP response of their request, such as `Set-Cookie`.
+///
+/// Applied by the tRPC HTTP transport to single and batched replies (every call of a batch
+/// shares them). Transports with no response of their own to carry them (WebSocket, JSONL
+/// streams whose head is sent before the calls finish, JSON-RPC) drop them, so a handler must
+/// never depend on them alone.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseHeaders(Arc<std::sync::Mutex<HeaderMap>>);
+
+impl ResponseHeaders {
+    /// Adds a header (several values of one name are all sent).
+    pub fn append(&self, name: HeaderName, value: HeaderValue) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .append(name, value);
+    }
+
+    /// Takes every header added so far.
+    pub fn take(&self) -> HeaderMap {
+        std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 }
 
@@ -256,6 +289,7 @@ type CallFn<S> =
 type SubscribeFn<S> =
     dyn Fn(Ctx<S>, RawInput) -> BoxFuture<'static, Result<EventStream, RpcError>> + Send + Sync;
 type TypeFn = fn(&mut specta::Types) -> DataType;
+type GuardFn<S> = dyn Fn(&Ctx<S>, &Procedure<S>) -> Result<(), RpcError> + Send + Sync;
 
 enum Handler<S> {
     Call(Arc<CallFn<S>>),
@@ -271,6 +305,8 @@ pub struct Procedure<S> {
     input_type: TypeFn,
     output_type: TypeFn,
     invalidated_by: Vec<String>,
+    /// Whether the registry's guard is skipped for this procedure.
+    public: bool,
 }
 
 impl<S> std::fmt::Debug for Procedure<S> {
@@ -308,6 +344,18 @@ impl<S> Procedure<S> {
         (self.output_type)(types)
     }
 
+    /// Exempts this procedure from the registry's guard (see [`Registry::set_guard`]): a login,
+    /// say, that must be callable before there is anything to check.
+    pub fn public(&mut self) -> &mut Self {
+        self.public = true;
+        self
+    }
+
+    /// Whether the registry's guard is skipped for this procedure.
+    pub fn is_public(&self) -> bool {
+        self.public
+    }
+
     /// The update types that invalidate this query.
     pub fn invalidated_by(&self) -> &[String] {
         &self.invalidated_by
@@ -329,6 +377,10 @@ pub struct Registry<S> {
     procedures: BTreeMap<&'static str, Procedure<S>>,
     /// Where every call's latency and outcome is recorded, whatever its transport.
     metrics: Option<Metrics>,
+    /// Checked before every non-public procedure runs, whatever its transport.
+    guard: Option<Arc<GuardFn<S>>>,
+    /// Input depth and deadline of every call, whatever its transport.
+    limits: Limits,
 }
 
 impl<S> std::fmt::Debug for Registry<S> {
@@ -342,6 +394,8 @@ impl<S> Default for Registry<S> {
         Self {
             procedures: BTreeMap::new(),
             metrics: None,
+            guard: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -355,6 +409,33 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
     /// Records every call's latency and outcome in `metrics` from now on.
     pub fn set_metrics(&mut self, metrics: Metrics) {
         self.metrics = Some(metrics);
+    }
+
+    /// Runs `guard` before every procedure not marked [`Procedure::public`], on every transport;
+    /// its error is the call's answer (typically `UNAUTHORIZED`). Input is decoded only after
+    /// the guard passes, so callers it refuses learn nothing about a procedure's input.
+    pub fn set_guard(
+        &mut self,
+        guard: impl Fn(&Ctx<S>, &Procedure<S>) -> Result<(), RpcError> + Send + Sync + 'static,
+    ) {
+        self.guard = Some(Arc::new(guard));
+    }
+
+    fn check_guard(&self, ctx: &Ctx<S>, procedure: &Procedure<S>) -> Result<(), RpcError> {
+        match &self.guard {
+            Some(guard) if !procedure.public => guard(ctx, procedure),
+            _ => Ok(()),
+        }
+    }
+
+    /// Holds every call to `limits` from now on (the defaults apply until then).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The limits calls are held to.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Registers a query. Panics if the path is taken: paths are fixed at build time.
@@ -429,6 +510,7 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
             input_type: I::definition,
             output_type: O::definition,
             invalidated_by: Vec::new(),
+            public: false,
         };
         self.procedures.entry(path).or_insert(procedure)
     }
@@ -456,7 +538,8 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
     }
 
     /// Runs a query or mutation. A panic in the handler becomes `INTERNAL_SERVER_ERROR` for this
-    /// call only; its cause is logged.
+    /// call only; its cause is logged. Input nested too deeply is refused before it is parsed,
+    /// and a call running past [`Limits::call_timeout`] fails with `TIMEOUT`.
     pub async fn call(&self, ctx: Ctx<S>, path: &str, input: RawInput) -> Result<Bytes, RpcError> {
         self.call_payload(ctx, path, input)
             .await
@@ -477,7 +560,13 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
             )));
         };
         let started = Instant::now();
-        let result = guard(path, handler(ctx, input)).await;
+        let checked = self
+            .check_guard(&ctx, procedure)
+            .and_then(|()| self.check_input(procedure, &input));
+        let result = match checked {
+            Ok(()) => self.bounded(path, guard(path, handler(ctx, input))).await,
+            Err(refused) => Err(refused),
+        };
         if let Some(metrics) = &self.metrics {
             let error = result.as_ref().err().map(|e| e.code);
             metrics.observe_call(procedure.path, procedure.kind, started.elapsed(), error);
@@ -485,8 +574,9 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
         result
     }
 
-    /// Starts a subscription, with the same panic guard as [`Registry::call`] for its setup.
-    /// Panics while the stream runs end the stream with an `INTERNAL_SERVER_ERROR` event.
+    /// Starts a subscription, with the same panic guard, input depth check and deadline as
+    /// [`Registry::call`] for its setup. Panics while the stream runs end the stream with an
+    /// `INTERNAL_SERVER_ERROR` event.
     pub async fn subscribe(
         &self,
         ctx: Ctx<S>,
@@ -499,8 +589,34 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
                 "\"{path}\" is not a subscription"
             )));
         };
-        let stream = guard(path, handler(ctx, input)).await?;
+        self.check_guard(&ctx, procedure)?;
+        self.check_input(procedure, &input)?;
+        let stream = self.bounded(path, guard(path, handler(ctx, input))).await?;
         Ok(guard_stream(procedure.path, stream))
+    }
+
+    /// Refuses input nested deeper than the limit; procedures without input never look at it.
+    fn check_input(&self, procedure: &Procedure<S>, input: &RawInput) -> Result<(), RpcError> {
+        match &input.json {
+            Some(json) if procedure.takes_input => {
+                limits::check_depth(json, self.limits.max_input_depth)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `fut`, failing with `TIMEOUT` once the call deadline passes.
+    async fn bounded<T>(
+        &self,
+        path: &str,
+        fut: impl Future<Output = Result<T, RpcError>>,
+    ) -> Result<T, RpcError> {
+        match self.limits.call_timeout {
+            Some(limit) => tokio::time::timeout(limit, fut)
+                .await
+                .unwrap_or_else(|_| Err(limits::timed_out(path, limit))),
+            None => fut.await,
+        }
     }
 }
 
@@ -644,6 +760,49 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn input_nested_too_deeply_is_refused_before_parsing() {
+        let mut r = registry();
+        r.set_limits(Limits {
+            max_input_depth: 3,
+            ..Limits::default()
+        });
+        let deep = RawInput::json(r#"{"id":[[["x"]]]}"#);
+        let err = r.call(ctx(), "things.getById", deep).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadRequest);
+        assert!(err.message.contains("deeper than 3"), "{}", err.message);
+        // A megabyte of brackets: refused by the scan, no recursion anywhere.
+        let brackets = RawInput::json("[".repeat(1 << 20));
+        let err = r.call(ctx(), "things.getById", brackets).await.unwrap_err();
+        assert!(err.message.contains("deeper than 3"), "{}", err.message);
+        // Procedures without input never look at it.
+        let out = r
+            .call(ctx(), "things.getAll", RawInput::json("[[[[[["))
+            .await;
+        assert_eq!(out.unwrap(), Bytes::from_static(b"[1,2]"));
+    }
+
+    #[tokio::test]
+    async fn calls_past_the_deadline_time_out_alone() {
+        let mut r = registry();
+        r.query("things.slow", |_: Ctx<()>, _: ()| async {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            Ok(())
+        });
+        r.set_limits(Limits {
+            call_timeout: Some(std::time::Duration::from_millis(50)),
+            ..Limits::default()
+        });
+        let err = r
+            .call(ctx(), "things.slow", RawInput::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::Timeout);
+        assert_eq!(err.message, "\"things.slow\" did not finish within 50ms");
+        let out = r.call(ctx(), "things.getAll", RawInput::default()).await;
+        assert_eq!(out.unwrap(), Bytes::from_static(b"[1,2]"));
+    }
+
     #[test]
     fn last_event_id_merges_into_input() {
         let raw = RawInput {
@@ -658,6 +817,46 @@ mod tests {
         };
         let v: serde_json::Value = raw.decode().unwrap();
         assert_eq!(v, serde_json::json!({"lastEventId":"7"}));
+    }
+
+    #[tokio::test]
+    async fn the_guard_runs_before_input_decoding_except_for_public_procedures() {
+        let mut r = registry();
+        r.query("things.open", |_: Ctx<()>, input: ById| async move {
+            Ok(input.id)
+        })
+        .public();
+        r.set_guard(|ctx, procedure| {
+            if ctx.meta.headers.contains_key("x-pass") {
+                Ok(())
+            } else {
+                Err(RpcError::new(
+                    ErrorCode::Unauthorized,
+                    format!("{} needs a pass", procedure.path()),
+                ))
+            }
+        });
+        // Refused before its (malformed) input is looked at, so the error says nothing of it.
+        let err = r
+            .call(ctx(), "things.getById", RawInput::json("{bad"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::Unauthorized);
+        assert_eq!(err.message, "things.getById needs a pass");
+        let open = r
+            .call(ctx(), "things.open", RawInput::json(r#"{"id":"x"}"#))
+            .await;
+        assert_eq!(open.unwrap(), Bytes::from_static(b"\"x\""));
+        let mut meta = RequestMeta::local();
+        meta.headers.insert("x-pass", HeaderValue::from_static("1"));
+        let passed = Ctx {
+            state: (),
+            meta: Arc::new(meta),
+        };
+        let out = r
+            .call(passed, "things.getById", RawInput::json(r#"{"id":"a"}"#))
+            .await;
+        assert_eq!(out.unwrap(), Bytes::from_static(b"\"a\""));
     }
 
     #[test]

@@ -6,9 +6,9 @@
 pub mod cache;
 mod envelope;
 mod http;
-mod request;
+pub(crate) mod request;
 mod sse;
-mod ws;
+pub(crate) mod ws;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +23,9 @@ use crate::metrics::Metrics;
 use crate::procedure::Registry;
 
 pub use envelope::result_envelope;
+/// A tRPC error answer to a whole request (one error object, no path), for checks that refuse
+/// a request before any procedure is resolved (an Origin policy, a rate limit).
+pub use http::whole_request_error as error_response;
 pub use ws::WsConfig;
 
 /// Server-Sent Events options.

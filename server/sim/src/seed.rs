@@ -72,8 +72,15 @@ pub const BOB: SeedUser = SeedUser {
     grants: &[("ops", "member")],
 };
 
+/// A reader of `demo`: sees its resources, may change none.
+pub const CAROL: SeedUser = SeedUser {
+    name: "carol",
+    password: "carol",
+    grants: &[("demo", "reader")],
+};
+
 /// The seeded users.
-pub const USERS: [SeedUser; 3] = [ADMIN, ALICE, BOB];
+pub const USERS: [SeedUser; 4] = [ADMIN, ALICE, BOB, CAROL];
 
 /// Keystone id of a seeded project under a given seed (32 hex digits, like keystone's).
 pub fn project_id(seed: u64, project: &str) -> String {

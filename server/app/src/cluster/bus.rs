@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::snapshots::Snapshots;
 use super::store::{Entry, Store};
-use crate::updates::{Outbox, Outgoing, RemoteFeed, UpdateType};
+use crate::updates::{Outbox, Outgoing, RemoteFeed, Retained, UpdateType};
 use crate::worker::Replica;
 
 /// First wait after a failed Redis call; doubled per failure in a row.
@@ -203,7 +203,12 @@ impl Reader {
             .window(self.feed.last_event_id(), self.window)
             .await?;
         let notices = window.entries.iter().filter_map(|(_, entry)| match entry {
-            Entry::Notice { id, ty, scope } => Some((*id, update_type(ty)?, scope.clone())),
+            Entry::Notice { id, ty, scope, at } => Some(Retained {
+                id: *id,
+                ty: update_type(ty)?,
+                scope: scope.clone(),
+                age: Duration::from_millis(at.map_or(0, |at| window.now.saturating_sub(at))),
+            }),
             _ => None,
         });
         let notices: Vec<_> = notices.collect();
@@ -244,7 +249,7 @@ impl Reader {
         }
         for (stream_id, entry) in entries {
             match entry {
-                Entry::Notice { id, ty, scope } => {
+                Entry::Notice { id, ty, scope, .. } => {
                     let delivered = update_type(&ty)
                         .is_some_and(|ty| self.feed.deliver(id, ty, scope.as_deref()));
                     if !delivered {

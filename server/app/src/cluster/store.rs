@@ -38,34 +38,70 @@ end
 ensure(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2])
 ";
 
-/// Numbers a notice (INCR) and appends it as stream entry `<id>-0`, atomically, so the stream
-/// holds consecutive ids. ARGV: token, floor, maxlen, type[, scope]. Returns the id.
+/// Redis's clock in milliseconds (`now_ms`), and the age trim of the log (`expire`): entries
+/// carry the time they were added (`at`), and those older than the replay window go, oldest
+/// first, up to 1,024 per call (a long-idle log is trimmed over a few appends). An entry
+/// without `at` (written by an older version) stops the trim; MAXLEN still bounds the log.
+const CLOCK: &str = r"
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function expire(log, cutoff)
+  for _ = 1, 8 do
+    local head = redis.call('XRANGE', log, '-', '+', 'COUNT', 129)
+    local keep, young = nil, false
+    for i, entry in ipairs(head) do
+      local at = nil
+      local fields = entry[2]
+      for j = 1, #fields, 2 do
+        if fields[j] == 'at' then at = tonumber(fields[j + 1]) end
+      end
+      if i == 129 then keep = entry[1]; break end
+      if at == nil or at >= cutoff then keep, young = entry[1], true; break end
+    end
+    if keep == nil or keep == head[1][1] then return end
+    redis.call('XTRIM', log, 'MINID', keep)
+    if young then return end
+  end
+end
+";
+
+/// Numbers a notice (INCR) and appends it as stream entry `<id>-0` stamped with Redis's time,
+/// atomically, so the stream holds consecutive ids; then trims entries older than the window.
+/// ARGV: token, floor, maxlen, max age in ms, type[, scope]. Returns the id.
 const NOTICE: &str = r"
 local id = redis.call('INCR', KEYS[2])
 local entry = string.format('%d-0', id)
-if ARGV[5] then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], entry, 't', ARGV[4], 's', ARGV[5])
+local now = now_ms()
+local at = string.format('%d', now)
+if ARGV[6] then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], entry, 't', ARGV[5], 's', ARGV[6], 'at', at)
 else
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], entry, 't', ARGV[4])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], entry, 't', ARGV[5], 'at', at)
 end
+expire(KEYS[3], now - tonumber(ARGV[4]))
 return id
 ";
 
 /// Stores a source's snapshot and appends a mark `<seq>-<n>` (between notices, consuming no
 /// notice id) that tells the other instances to load it. KEYS: epoch, seq, log, snapshot.
-/// ARGV: token, floor, maxlen, source, hash, json, origin.
+/// ARGV: token, floor, maxlen, max age in ms, source, hash, json, origin.
 const SNAPSHOT: &str = r"
-redis.call('HSET', KEYS[4], 'h', ARGV[5], 'j', ARGV[6])
+redis.call('HSET', KEYS[4], 'h', ARGV[6], 'j', ARGV[7])
 local seq = redis.call('GET', KEYS[2]) or '0'
-return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-*',
-  'src', ARGV[4], 'h', ARGV[5], 'o', ARGV[7])
+local now = now_ms()
+local mark = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-*',
+  'src', ARGV[5], 'h', ARGV[6], 'o', ARGV[8], 'at', string.format('%d', now))
+expire(KEYS[3], now - tonumber(ARGV[4]))
+return mark
 ";
 
-/// The epoch, the latest id and the newest `count` entries, in one consistent read.
-/// ARGV: token, floor, count.
+/// The epoch, the latest id, the newest `count` entries and Redis's time in ms, in one
+/// consistent read. ARGV: token, floor, count.
 const WINDOW: &str = r"
 return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]) or '0',
-  redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', ARGV[3])}
+  redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', ARGV[3]), now_ms()}
 ";
 
 /// Takes or renews every lease it can: renewed when held by ARGV[1], taken (SET NX PX) when
@@ -104,6 +140,9 @@ pub(super) enum Entry {
         ty: String,
         /// The project, if scoped.
         scope: Option<String>,
+        /// When it was logged, in ms since the Unix epoch by Redis's clock (absent from
+        /// entries of older versions).
+        at: Option<u64>,
     },
     /// A snapshot of `source` with `hash` was stored by instance `origin`.
     Snapshot {
@@ -127,6 +166,8 @@ pub(super) struct Window {
     pub(super) seq: u64,
     /// The newest entries, oldest first, with their stream ids.
     pub(super) entries: Vec<(String, Entry)>,
+    /// Redis's time at the read, in ms since the Unix epoch (entry ages are measured from it).
+    pub(super) now: u64,
 }
 
 /// Redis reachability, logged once per change.
@@ -155,11 +196,11 @@ impl Health {
 /// The Lua scripts, loaded on first use (and again after a Redis restart, by EVALSHA's
 /// fallback).
 struct Scripts {
-    /// [`ENSURE`] + [`NOTICE`].
+    /// [`ENSURE`] + [`CLOCK`] + [`NOTICE`].
     notice: Script,
-    /// [`ENSURE`] + [`SNAPSHOT`].
+    /// [`ENSURE`] + [`CLOCK`] + [`SNAPSHOT`].
     snapshot: Script,
-    /// [`ENSURE`] + [`WINDOW`].
+    /// [`ENSURE`] + [`CLOCK`] + [`WINDOW`].
     window: Script,
     /// [`LEASES`].
     leases: Script,
@@ -179,6 +220,8 @@ pub(super) struct Store {
     prefix: &'static str,
     /// Approximate stream length (XADD MAXLEN ~): the replay window plus snapshot marks.
     maxlen: usize,
+    /// Entries older than this, in ms, are trimmed from the stream when it is appended to.
+    max_age_ms: u64,
     /// This instance's id: its lease value and its snapshot marks' origin.
     pub(super) instance: Arc<str>,
     /// Reachability, for logging.
@@ -186,8 +229,14 @@ pub(super) struct Store {
 }
 
 impl Store {
-    /// Connections to `url`, made lazily (an unreachable Redis is retried, never fatal).
-    pub(super) fn open(url: &str, maxlen: usize, instance: Arc<str>) -> RedisResult<Self> {
+    /// Connections to `url`, made lazily (an unreachable Redis is retried, never fatal). The
+    /// stream keeps about `maxlen` entries, none older than `max_age`.
+    pub(super) fn open(
+        url: &str,
+        maxlen: usize,
+        max_age: Duration,
+        instance: Arc<str>,
+    ) -> RedisResult<Self> {
         let client = Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
@@ -203,7 +252,7 @@ impl Store {
             client,
             config.set_response_timeout(Some(BLOCK + Duration::from_secs(2))),
         )?;
-        let with_ensure = |body: &str| Script::new(&format!("{ENSURE}{body}"));
+        let with_ensure = |body: &str| Script::new(&format!("{ENSURE}{CLOCK}{body}"));
         Ok(Self {
             commands,
             reader,
@@ -216,6 +265,7 @@ impl Store {
             },
             prefix: "{tidings}",
             maxlen,
+            max_age_ms: u64::try_from(max_age.as_millis()).unwrap_or(u64::MAX),
             instance,
             health: Health {
                 up: AtomicBool::new(true),
@@ -250,6 +300,7 @@ impl Store {
             .arg(self.token())
             .arg(floor)
             .arg(self.maxlen)
+            .arg(self.max_age_ms)
             .arg(notice.ty.as_str());
         if let Some(scope) = &notice.scope {
             invocation.arg(&**scope);
@@ -274,6 +325,7 @@ impl Store {
             .arg(self.token())
             .arg(floor)
             .arg(self.maxlen)
+            .arg(self.max_age_ms)
             .arg(source)
             .arg(json.hash)
             .arg(json.bytes.as_ref())
@@ -309,7 +361,7 @@ impl Store {
     /// The log's epoch (creating one with `floor` if there is none), latest id and newest
     /// `count` entries.
     pub(super) async fn window(&self, floor: u64, count: usize) -> RedisResult<Window> {
-        let (epoch, seq, range): (String, u64, StreamRangeReply) = self
+        let (epoch, seq, range, now): (String, u64, StreamRangeReply, u64) = self
             .scripts
             .window
             .key(self.key("epoch"))
@@ -326,6 +378,7 @@ impl Store {
             epoch,
             seq,
             entries,
+            now,
         })
     }
 
@@ -391,6 +444,7 @@ fn parse(entry: &StreamId) -> (String, Entry) {
                 id,
                 ty,
                 scope: entry.get("s"),
+                at: entry.get("at"),
             },
             None => Entry::Unknown,
         },

@@ -7,7 +7,7 @@ use tidings_openstack::model::{
 use tidings_openstack::{Client, CreateInstance};
 use tidings_rpc::{Encoded, Registry, RpcError};
 
-use super::{AppCtx, ById, ProjectFilter, all, announce, find, list};
+use super::{AppCtx, ById, ProjectFilter, all, announce, find, list, owner_of, session};
 use crate::error;
 use crate::state::AppState;
 use crate::updates::UpdateType::{Compute, Volumes};
@@ -41,17 +41,22 @@ async fn get_instances(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
 ) -> Result<Encoded<Vec<Instance>>, RpcError> {
-    list(&ctx.state.sources.instances, input).await
+    list(&ctx, &ctx.state.sources.instances, input).await
 }
 
 async fn get_instance(ctx: AppCtx, input: ById) -> Result<Instance, RpcError> {
-    find(&ctx.state.sources.instances, "Instance", &input.id, |i| {
-        &i.id
-    })
+    find(
+        &ctx,
+        &ctx.state.sources.instances,
+        "Instance",
+        &input.id,
+        |i| &i.id,
+    )
     .await
 }
 
 async fn get_attachments(ctx: AppCtx, input: ById) -> Result<Vec<VolumeAttachment>, RpcError> {
+    project_of(&ctx, &input.id).await?;
     ctx.state
         .openstack
         .list_volume_attachments(&input.id)
@@ -63,15 +68,25 @@ async fn get_flavors(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<Flavor>>, RpcErro
     all(&ctx.state.sources.flavors).await
 }
 
+/// Key pairs belong to users: an administrator sees the polled list, anyone else their own,
+/// asked with their own credentials.
 async fn get_keypairs(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<Keypair>>, RpcError> {
-    all(&ctx.state.sources.keypairs).await
+    let session = session(&ctx)?;
+    if session.is_admin() {
+        return all(&ctx.state.sources.keypairs).await;
+    }
+    let Some(client) = session.home_client() else {
+        return Encoded::new(&Vec::new());
+    };
+    let mine = client.list_keypairs().await.map_err(error::upstream)?;
+    Encoded::new(&mine)
 }
 
 async fn get_server_groups(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
 ) -> Result<Encoded<Vec<ServerGroup>>, RpcError> {
-    list(&ctx.state.sources.server_groups, input).await
+    list(&ctx, &ctx.state.sources.server_groups, input).await
 }
 
 async fn get_availability_zones(
@@ -82,7 +97,15 @@ async fn get_availability_zones(
 }
 
 async fn get_limits(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<ComputeLimits, RpcError> {
-    let project = input.and_then(|f| f.project_id);
+    let session = session(&ctx)?;
+    let project = match input.and_then(|f| f.project_id) {
+        Some(project) => Some(project),
+        None if session.is_admin() => None,
+        None => session.project_ids().next().map(str::to_owned),
+    };
+    if let Some(project) = &project {
+        session.may_read(project)?;
+    }
     ctx.state
         .openstack
         .compute_limits(project.as_deref())
@@ -125,9 +148,8 @@ async fn create_instance(ctx: AppCtx, input: CreateInstanceInput) -> Result<Inst
         network_id: input.network_id,
         key_name: input.key_name,
     };
-    let created = ctx
-        .state
-        .openstack
+    let created = session(&ctx)?
+        .acting_in(&input.project_id)?
         .create_instance(&input.project_id, request)
         .await
         .map_err(error::upstream)?;
@@ -141,30 +163,30 @@ async fn create_instance(ctx: AppCtx, input: CreateInstanceInput) -> Result<Inst
     Ok(created)
 }
 
-/// The project of an instance, for scoping the notice (from the list, else upstream).
-async fn project_of(ctx: &AppCtx, id: &str) -> Result<String, RpcError> {
-    if let Ok(found) = find(&ctx.state.sources.instances, "Instance", id, |i| &i.id).await {
-        return Ok(found.project_id);
-    }
-    Ok(ctx
-        .state
-        .openstack
-        .get_instance(id)
-        .await
-        .map_err(error::upstream)?
-        .project_id)
+/// The project of an instance the caller may see (NOT_FOUND otherwise).
+pub(super) async fn project_of(ctx: &AppCtx, id: &str) -> Result<String, RpcError> {
+    owner_of(
+        ctx,
+        &ctx.state.sources.instances,
+        "Instance",
+        id,
+        |i| &i.id,
+        async |os, id| os.get_instance(id).await,
+    )
+    .await
+    .map(|owner| owner.project)
 }
 
-/// Runs an action on an existing instance, then announces the change in its project.
+/// Runs an action on an existing instance as the caller (who must be allowed to change its
+/// project), then announces the change in its project.
 async fn act(
     ctx: &AppCtx,
     id: &str,
     action: impl AsyncFnOnce(&Client, &str) -> Result<(), tidings_openstack::Error>,
 ) -> Result<(), RpcError> {
     let project = project_of(ctx, id).await?;
-    action(&ctx.state.openstack, id)
-        .await
-        .map_err(error::upstream)?;
+    let client = session(ctx)?.acting_in(&project)?;
+    action(&client, id).await.map_err(error::upstream)?;
     announce(ctx, &ctx.state.sources.instances, Compute, Some(&project)).await;
     Ok(())
 }

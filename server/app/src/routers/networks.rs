@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use tidings_openstack::model::{FloatingIp, Network, Port, Router, SecurityGroup, Subnet};
 use tidings_rpc::{Encoded, Registry, RpcError};
 
-use super::{AppCtx, ById, ProjectFilter, announce, find, list};
+use super::{AppCtx, ById, ProjectFilter, announce, find, list, owner_of, session};
 use crate::error;
 use crate::state::AppState;
 use crate::updates::UpdateType::Networks;
@@ -33,46 +33,53 @@ async fn get_all(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
 ) -> Result<Encoded<Vec<Network>>, RpcError> {
-    list(&ctx.state.sources.networks, input).await
+    list(&ctx, &ctx.state.sources.networks, input).await
 }
 
 async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Network, RpcError> {
-    find(&ctx.state.sources.networks, "Network", &input.id, |n| &n.id).await
+    find(
+        &ctx,
+        &ctx.state.sources.networks,
+        "Network",
+        &input.id,
+        |n| &n.id,
+    )
+    .await
 }
 
 async fn get_subnets(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
 ) -> Result<Encoded<Vec<Subnet>>, RpcError> {
-    list(&ctx.state.sources.subnets, input).await
+    list(&ctx, &ctx.state.sources.subnets, input).await
 }
 
 async fn get_ports(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
 ) -> Result<Encoded<Vec<Port>>, RpcError> {
-    list(&ctx.state.sources.ports, input).await
+    list(&ctx, &ctx.state.sources.ports, input).await
 }
 
 async fn get_routers(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
 ) -> Result<Encoded<Vec<Router>>, RpcError> {
-    list(&ctx.state.sources.routers, input).await
+    list(&ctx, &ctx.state.sources.routers, input).await
 }
 
 async fn get_floating_ips(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
 ) -> Result<Encoded<Vec<FloatingIp>>, RpcError> {
-    list(&ctx.state.sources.floating_ips, input).await
+    list(&ctx, &ctx.state.sources.floating_ips, input).await
 }
 
 async fn get_security_groups(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
 ) -> Result<Encoded<Vec<SecurityGroup>>, RpcError> {
-    list(&ctx.state.sources.security_groups, input).await
+    list(&ctx, &ctx.state.sources.security_groups, input).await
 }
 
 /// Input of `networks.create`.
@@ -86,8 +93,8 @@ pub struct CreateNetworkInput {
 }
 
 async fn create(ctx: AppCtx, input: CreateNetworkInput) -> Result<Network, RpcError> {
-    let os = &ctx.state.openstack;
-    let created = os
+    let created = session(&ctx)?
+        .acting_in(&input.project_id)?
         .create_network(&input.project_id, &input.name)
         .await
         .map_err(error::upstream)?;
@@ -102,19 +109,17 @@ async fn create(ctx: AppCtx, input: CreateNetworkInput) -> Result<Network, RpcEr
 }
 
 async fn delete(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
-    let project = match find(&ctx.state.sources.networks, "Network", &input.id, |n| &n.id).await {
-        Ok(network) => network.project_id,
-        Err(_) => {
-            ctx.state
-                .openstack
-                .get_network(&input.id)
-                .await
-                .map_err(error::upstream)?
-                .project_id
-        }
-    };
-    ctx.state
-        .openstack
+    let owner = owner_of(
+        &ctx,
+        &ctx.state.sources.networks,
+        "Network",
+        &input.id,
+        |n| &n.id,
+        async |os, id| os.get_network(id).await,
+    )
+    .await?;
+    session(&ctx)?
+        .acting_in(&owner.project)?
         .delete_network(&input.id)
         .await
         .map_err(error::upstream)?;
@@ -122,7 +127,7 @@ async fn delete(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
         &ctx,
         &ctx.state.sources.networks,
         Networks,
-        project.as_deref(),
+        owner.scope.as_deref(),
     )
     .await;
     Ok(())

@@ -17,5 +17,5 @@ async fn get_active(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
 ) -> Result<Encoded<Vec<Operation>>, RpcError> {
-    list(&ctx.state.sources.operations, input).await
+    list(&ctx, &ctx.state.sources.operations, input).await
 }

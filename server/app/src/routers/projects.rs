@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use tidings_openstack::model::{ComputeLimits, Project, VolumeQuota};
 use tidings_rpc::{Encoded, Registry, RpcError};
 
-use super::{AppCtx, ById, all, find};
+use super::{AppCtx, ById, find, list, session};
 use crate::error;
 use crate::state::AppState;
 use crate::updates::UpdateType::{Compute, Projects, Volumes};
@@ -18,12 +18,20 @@ pub(super) fn mount(r: &mut Registry<AppState>) {
         .invalidated_by_types([Compute.as_str(), Volumes.as_str()]);
 }
 
+/// The projects the caller has a role on (every project for an administrator).
 async fn get_all(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<Project>>, RpcError> {
-    all(&ctx.state.sources.projects).await
+    list(&ctx, &ctx.state.sources.projects, None).await
 }
 
 async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Project, RpcError> {
-    find(&ctx.state.sources.projects, "Project", &input.id, |p| &p.id).await
+    find(
+        &ctx,
+        &ctx.state.sources.projects,
+        "Project",
+        &input.id,
+        |p| &p.id,
+    )
+    .await
 }
 
 /// Input of `projects.getQuotas`.
@@ -45,6 +53,7 @@ pub struct ProjectQuotas {
 }
 
 async fn get_quotas(ctx: AppCtx, input: QuotasInput) -> Result<ProjectQuotas, RpcError> {
+    session(&ctx)?.may_read(&input.project_id)?;
     let os = &ctx.state.openstack;
     let (compute, volume) = tokio::try_join!(
         os.compute_limits(Some(&input.project_id)),

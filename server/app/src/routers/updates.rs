@@ -3,7 +3,7 @@
 use futures::StreamExt;
 use tidings_rpc::{EventStream, Registry, RpcError};
 
-use super::AppCtx;
+use super::{AppCtx, session};
 use crate::state::AppState;
 use crate::updates::{SubscribeRequest, UpdateNotice};
 
@@ -13,7 +13,18 @@ pub(super) fn mount(r: &mut Registry<AppState>) {
 
 /// Streams notices, replaying from `lastEventId` when given (or a resync when that is no
 /// longer possible).
+///
+/// Only notices the caller may see arrive: those scoped to a project it has a role on, and
+/// global ones. The stream counts against the session's stream limit and ends with
+/// `UNAUTHORIZED` when the session does (logout, expiry).
 async fn subscribe(ctx: AppCtx, input: Option<SubscribeRequest>) -> Result<EventStream, RpcError> {
+    let session = session(&ctx)?;
     let request = input.unwrap_or_default();
-    Ok(ctx.state.updates.subscribe_caught_up(request).await.boxed())
+    let stream = ctx
+        .state
+        .updates
+        .subscribe_caught_up(request, session.visibility().clone())
+        .await
+        .boxed();
+    session.own_stream(stream, ctx.state.sessions.config().max_streams)
 }

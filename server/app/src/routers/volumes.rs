@@ -6,8 +6,9 @@ use tidings_openstack::model::{Volume, VolumeBackup, VolumeSnapshot, VolumeType}
 use tidings_openstack::{Client, CreateVolume};
 use tidings_rpc::{Encoded, Registry, RpcError};
 
-use super::{AppCtx, ById, ProjectFilter, all, announce, find, list};
+use super::{AppCtx, ById, ProjectFilter, all, announce, find, list, owner_of, session};
 use crate::error;
+use crate::sources::HasProject;
 use crate::state::AppState;
 use crate::updates::UpdateType::{Compute, Volumes};
 
@@ -33,22 +34,55 @@ async fn get_all(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
 ) -> Result<Encoded<Vec<Volume>>, RpcError> {
-    list(&ctx.state.sources.volumes, input).await
+    list(&ctx, &ctx.state.sources.volumes, input).await
 }
 
 async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Volume, RpcError> {
-    find(&ctx.state.sources.volumes, "Volume", &input.id, |v| &v.id).await
+    find(&ctx, &ctx.state.sources.volumes, "Volume", &input.id, |v| {
+        &v.id
+    })
+    .await
 }
 
 async fn get_snapshots(
     ctx: AppCtx,
     input: Option<ProjectFilter>,
 ) -> Result<Encoded<Vec<VolumeSnapshot>>, RpcError> {
-    list(&ctx.state.sources.snapshots, input).await
+    list(&ctx, &ctx.state.sources.snapshots, input).await
 }
 
+/// Backups carry no project: an administrator sees them all, anyone else those of volumes
+/// they may see.
 async fn get_backups(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<VolumeBackup>>, RpcError> {
-    all(&ctx.state.sources.backups).await
+    let session = session(&ctx)?;
+    if session.is_admin() {
+        return all(&ctx.state.sources.backups).await;
+    }
+    let backups = ctx
+        .state
+        .sources
+        .backups
+        .get()
+        .await
+        .map_err(error::source)?;
+    let volumes = ctx
+        .state
+        .sources
+        .volumes
+        .get()
+        .await
+        .map_err(error::source)?;
+    let mine: std::collections::HashSet<&str> = volumes
+        .iter()
+        .filter(|v| session.visibility().sees(v.scope()))
+        .map(|v| v.id.as_str())
+        .collect();
+    let shown: Vec<&VolumeBackup> = backups
+        .iter()
+        .filter(|b| mine.contains(b.volume_id.as_str()))
+        .collect();
+    let json = serde_json::to_vec(&shown).map_err(RpcError::internal)?;
+    Ok(Encoded::from_bytes(json.into()))
 }
 
 async fn get_types(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<VolumeType>>, RpcError> {
@@ -87,9 +121,8 @@ async fn create(ctx: AppCtx, input: CreateVolumeInput) -> Result<Volume, RpcErro
         description: input.description,
         volume_type: input.volume_type,
     };
-    let created = ctx
-        .state
-        .openstack
+    let created = session(&ctx)?
+        .acting_in(&input.project_id)?
         .create_volume(&input.project_id, request)
         .await
         .map_err(error::upstream)?;
@@ -103,34 +136,28 @@ async fn create(ctx: AppCtx, input: CreateVolumeInput) -> Result<Volume, RpcErro
     Ok(created)
 }
 
-/// The project of a volume, for scoping the notice.
-async fn project_of(ctx: &AppCtx, id: &str) -> Result<Option<String>, RpcError> {
-    if let Ok(found) = find(&ctx.state.sources.volumes, "Volume", id, |v| &v.id).await {
-        return Ok(found.project_id);
-    }
-    Ok(ctx
-        .state
-        .openstack
-        .get_volume(id)
-        .await
-        .map_err(error::upstream)?
-        .project_id)
+/// The project of a volume the caller may see (NOT_FOUND otherwise).
+async fn project_of(ctx: &AppCtx, id: &str) -> Result<String, RpcError> {
+    owner_of(
+        ctx,
+        &ctx.state.sources.volumes,
+        "Volume",
+        id,
+        |v| &v.id,
+        async |os, id| os.get_volume(id).await,
+    )
+    .await
+    .map(|owner| owner.project)
 }
 
 async fn delete(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
     let project = project_of(&ctx, &input.id).await?;
-    ctx.state
-        .openstack
+    session(&ctx)?
+        .acting_in(&project)?
         .delete_volume(&input.id)
         .await
         .map_err(error::upstream)?;
-    announce(
-        &ctx,
-        &ctx.state.sources.volumes,
-        Volumes,
-        project.as_deref(),
-    )
-    .await;
+    announce(&ctx, &ctx.state.sources.volumes, Volumes, Some(&project)).await;
     Ok(())
 }
 
@@ -165,17 +192,19 @@ async fn change_attachment(
     change: impl AsyncFnOnce(&Client, &str, &str) -> Result<(), tidings_openstack::Error>,
 ) -> Result<(), RpcError> {
     let project = project_of(ctx, &input.volume_id).await?;
-    change(&ctx.state.openstack, &input.instance_id, &input.volume_id)
+    let instance_project = super::compute::project_of(ctx, &input.instance_id).await?;
+    let client = session(ctx)?.acting_in(&project)?;
+    if instance_project != project {
+        return Err(RpcError::bad_request(
+            "the volume and the instance belong to different projects",
+        ));
+    }
+    change(&client, &input.instance_id, &input.volume_id)
         .await
         .map_err(error::upstream)?;
     tokio::join!(
-        announce(ctx, &ctx.state.sources.volumes, Volumes, project.as_deref()),
-        announce(
-            ctx,
-            &ctx.state.sources.instances,
-            Compute,
-            project.as_deref()
-        ),
+        announce(ctx, &ctx.state.sources.volumes, Volumes, Some(&project)),
+        announce(ctx, &ctx.state.sources.instances, Compute, Some(&project)),
     );
     Ok(())
 }

@@ -15,10 +15,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::log::Logged;
 use super::wire::{self, ResyncReason};
 use super::{Inner, SubscribeRequest, Subscription, UpdateConfig, UpdateService, UpdateType, lock};
+use crate::auth::Visibility;
 
 /// How long a resuming subscriber waits for this instance's mirror to reach an id the client
 /// saw on another instance, before the id is taken for a gap.
@@ -31,6 +33,19 @@ pub struct Outgoing {
     pub ty: UpdateType,
     /// The project it changed in; `None` for global changes.
     pub scope: Option<Box<str>>,
+}
+
+/// An event of the broker's retained window, as a restarted mirror takes it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retained {
+    /// The global event id.
+    pub id: u64,
+    /// What changed.
+    pub ty: UpdateType,
+    /// The project it changed in; `None` for global changes.
+    pub scope: Option<String>,
+    /// How long ago the broker logged it, by the broker's clock.
+    pub age: Duration,
 }
 
 /// The notices this instance emits, in order, for the broker's publisher.
@@ -59,7 +74,11 @@ impl UpdateService {
     /// Like [`UpdateService::subscribe`], but on a shared bus a `lastEventId` ahead of this
     /// instance (seen on another instance an instant ago) is first given a moment to arrive,
     /// so that resuming on another instance replays instead of resyncing.
-    pub async fn subscribe_caught_up(&self, request: SubscribeRequest) -> Subscription {
+    pub async fn subscribe_caught_up(
+        &self,
+        request: SubscribeRequest,
+        visibility: Visibility,
+    ) -> Subscription {
         let seen = request
             .last_event_id
             .as_deref()
@@ -70,7 +89,7 @@ impl UpdateService {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }
-        self.subscribe(request)
+        self.subscribe_as(request, visibility)
     }
 }
 
@@ -95,27 +114,34 @@ impl RemoteFeed {
     /// Restarts the mirror at `position` (the broker's latest id), holding `window` (the
     /// broker's retained events, oldest first), and sends every subscriber one resync tracked
     /// with `position`. A window that is not consecutive up to `position` is dropped: resuming
-    /// into it then resyncs, which is always safe.
-    pub fn restart(&self, position: u64, window: Vec<(u64, UpdateType, Option<String>)>) {
-        let consecutive = window.last().is_none_or(|(last, ..)| *last == position)
-            && window.windows(2).all(|pair| pair[1].0 == pair[0].0 + 1);
+    /// into it then resyncs, which is always safe. Events keep their age, so the mirror's
+    /// replay window is the broker's, even on an instance that just joined.
+    pub fn restart(&self, position: u64, window: Vec<Retained>) {
+        let consecutive = window.last().is_none_or(|last| last.id == position)
+            && window.windows(2).all(|pair| pair[1].id == pair[0].id + 1);
+        let now = Instant::now();
         let mut bus = lock(&self.inner.bus);
         bus.log.clear();
         if consecutive {
-            for (id, ty, scope) in window {
-                let notice = wire::change(id, ty, scope.as_deref());
-                bus.log.push(Logged {
-                    id,
-                    ty: Some(ty),
+            for event in window {
+                let notice = wire::change(event.id, event.ty, event.scope.as_deref());
+                let logged = Logged {
+                    id: event.id,
+                    ty: Some(event.ty),
                     notice,
-                });
+                    scope: event.scope.as_deref().map(Arc::from),
+                };
+                bus.log
+                    .push(logged, now.checked_sub(event.age).unwrap_or(now));
             }
+            bus.log.expire(now);
         }
         let receivers = bus.sender.receiver_count();
         let marker = Logged {
             id: position,
             ty: None,
             notice: wire::resync(position, ResyncReason::Gap),
+            scope: None,
         };
         // No receiver is not an error: nobody is listening right now.
         let _ = bus.sender.send(marker);
@@ -138,9 +164,19 @@ mod tests {
     fn shared() -> (UpdateService, RemoteFeed, Outbox) {
         UpdateService::shared(UpdateConfig {
             log_capacity: 8,
+            log_max_age: Duration::from_secs(60),
             subscriber_queue: 8,
             coalesce_window: Duration::ZERO,
         })
+    }
+
+    fn retained(id: u64, ty: UpdateType, age: Duration) -> Retained {
+        Retained {
+            id,
+            ty,
+            scope: None,
+            age,
+        }
     }
 
     fn drain(subscription: &mut Subscription) -> Vec<(String, Value)> {
@@ -182,8 +218,8 @@ mod tests {
         let mut live = updates.subscribe(SubscribeRequest::default());
         // Redis lost the log; the new one starts lower than this mirror.
         let window = vec![
-            (2, UpdateType::Images, None),
-            (3, UpdateType::Networks, None),
+            retained(2, UpdateType::Images, Duration::ZERO),
+            retained(3, UpdateType::Networks, Duration::ZERO),
         ];
         feed.restart(3, window);
         assert!(feed.deliver(4, UpdateType::Volumes, None));
@@ -205,6 +241,39 @@ mod tests {
         assert_eq!(ids, ["3", "4"]);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_restarted_mirror_keeps_the_ages_of_the_brokers_window() {
+        let (updates, feed, _outbox) = shared();
+        // A cold instance joins a log whose oldest entries are past the minute it keeps.
+        let window = vec![
+            retained(4, UpdateType::Images, Duration::from_secs(90)),
+            retained(5, UpdateType::Networks, Duration::from_secs(50)),
+            retained(6, UpdateType::Volumes, Duration::from_secs(20)),
+        ];
+        feed.restart(6, window);
+        let resume = |id: &str| SubscribeRequest {
+            last_event_id: Some(id.into()),
+            types: None,
+        };
+        let got = drain(&mut updates.subscribe(resume("3")));
+        assert_eq!(
+            got,
+            [("6".into(), json!({"type": "resync", "reason": "gap"}))]
+        );
+        let got = drain(&mut updates.subscribe(resume("4")));
+        let ids: Vec<_> = got.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["5", "6"]);
+        // Twenty seconds on, event 5 is past the minute too.
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let got = drain(&mut updates.subscribe(resume("4")));
+        assert_eq!(
+            got,
+            [("6".into(), json!({"type": "resync", "reason": "gap"}))]
+        );
+        let got = drain(&mut updates.subscribe(resume("5")));
+        assert_eq!(got, [("6".into(), json!({"type": "volumes"}))]);
+    }
+
     #[tokio::test]
     async fn a_resume_from_another_instance_waits_for_the_mirror_to_catch_up() {
         let (updates, feed, _outbox) = shared();
@@ -215,7 +284,7 @@ mod tests {
         };
         let catching_up = tokio::spawn({
             let updates = updates.clone();
-            async move { updates.subscribe_caught_up(request).await }
+            async move { updates.subscribe_caught_up(request, Visibility::All).await }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(feed.deliver(2, UpdateType::Images, None));

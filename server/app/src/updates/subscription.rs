@@ -17,6 +17,7 @@ use super::Inner;
 use super::kinds::{TypeSet, UpdateType};
 use super::log::Logged;
 use super::wire::ResyncReason;
+use crate::auth::Visibility;
 
 /// The input of `updates.subscribe`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -47,6 +48,8 @@ pub struct Subscription {
     floor: u64,
     /// Which update types the subscriber wants.
     types: TypeSet,
+    /// Which scopes the subscriber may see.
+    visibility: Visibility,
 }
 
 impl Subscription {
@@ -57,6 +60,7 @@ impl Subscription {
         live: BroadcastStream<Logged>,
         floor: u64,
         types: TypeSet,
+        visibility: Visibility,
     ) -> Self {
         Self {
             inner,
@@ -64,6 +68,7 @@ impl Subscription {
             live,
             floor,
             types,
+            visibility,
         }
     }
 
@@ -96,7 +101,7 @@ impl Stream for Subscription {
                         continue;
                     }
                     this.floor = event.id;
-                    if this.types.contains(ty) {
+                    if this.types.contains(ty) && this.visibility.sees(event.scope.as_deref()) {
                         return Poll::Ready(Some(Event::Notice(event.notice)));
                     }
                 }

@@ -13,6 +13,7 @@ use super::*;
 fn bus(log_capacity: usize, subscriber_queue: usize) -> UpdateService {
     UpdateService::new(UpdateConfig {
         log_capacity,
+        log_max_age: Duration::from_secs(300),
         subscriber_queue,
         coalesce_window: Duration::ZERO,
     })
@@ -159,6 +160,44 @@ async fn an_id_older_than_the_log_gets_a_gap_resync_then_live() {
     assert_eq!(got[0].1, json!({"type": "resync", "reason": "gap"}));
     assert_eq!(got[1].1, json!({"type": "images"}));
     assert_eq!(updates.stats().resyncs, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_older_than_the_replay_window_are_not_replayed() {
+    let updates = UpdateService::new(UpdateConfig {
+        log_capacity: 16,
+        log_max_age: Duration::from_secs(60),
+        subscriber_queue: 16,
+        coalesce_window: Duration::ZERO,
+    });
+    updates.notify(UpdateType::Volumes, None); // 1 at 0 s
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    updates.notify(UpdateType::Images, None); // 2 at 30 s
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    // At 60 s, event 1 is exactly as old as the window: still replayed.
+    assert_eq!(
+        ids(&drain(&mut updates.subscribe(resume_from("0")))),
+        ["1", "2"]
+    );
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    // Just after, it is gone (no notify since: evicted by the resume itself).
+    let got = drain(&mut updates.subscribe(resume_from("0")));
+    assert_eq!(
+        got,
+        [("2".to_owned(), json!({"type": "resync", "reason": "gap"}))]
+    );
+    assert_eq!(ids(&drain(&mut updates.subscribe(resume_from("1")))), ["2"]);
+    // Once everything is older than the window, only a client that saw the latest id resumes
+    // without a resync; it then gets what follows, live.
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    let mut gapped = updates.subscribe(resume_from("1"));
+    let mut current = updates.subscribe(resume_from("2"));
+    updates.notify(UpdateType::Networks, None);
+    let got = drain(&mut gapped);
+    assert_eq!(ids(&got), ["2", "3"]);
+    assert_eq!(got[0].1, json!({"type": "resync", "reason": "gap"}));
+    assert_eq!(ids(&drain(&mut current)), ["3"]);
+    assert_eq!(ids(&drain(&mut updates.subscribe(resume_from("2")))), ["3"]);
 }
 
 #[tokio::test]

@@ -97,6 +97,7 @@ async fn prepare<S: Clone + Send + Sync + 'static>(
         headers: parts.headers,
         connection_params,
         transport: Transport::TrpcHttp,
+        response: Default::default(),
     });
     let ctx = Ctx {
         state: trpc.state.clone(),
@@ -170,9 +171,15 @@ async fn prepare<S: Clone + Send + Sync + 'static>(
         allow,
     };
     let cacheable = parts.method == Method::GET;
-    Ok(reply
+    let mut response = reply
         .into_response(trpc, &ctx.meta.headers, cacheable)
-        .await)
+        .await;
+    for (name, value) in ctx.meta.response.take() {
+        if let Some(name) = name {
+            response.headers_mut().append(name, value);
+        }
+    }
+    Ok(response)
 }
 
 /// Procedures of different kinds may not share a batch (unknown paths do not count).
@@ -393,7 +400,7 @@ impl<S> JsonReply<'_, '_, S> {
         builder = builder
             .header(header::VARY, VARY_ENCODED)
             .header(header::ETAG, tag.clone())
-            .header(header::CACHE_CONTROL, "no-cache");
+            .header(header::CACHE_CONTROL, "private, no-cache");
         if cache::not_modified(headers, &tag) {
             trpc.config.metrics.cache(CacheEvent::NotModified);
             return builder
@@ -424,7 +431,7 @@ impl<S> JsonReply<'_, '_, S> {
 }
 
 /// A whole-request error: one error object (even for batches), no `data.path`.
-pub(super) fn whole_request_error(error: &RpcError) -> Response {
+pub fn whole_request_error(error: &RpcError) -> Response {
     Response::builder()
         .status(StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST))
         .header(header::CONTENT_TYPE, "application/json")

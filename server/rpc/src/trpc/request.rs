@@ -10,7 +10,7 @@ use crate::error::{ErrorCode, RpcError};
 
 /// The query parameters tRPC defines.
 #[derive(Debug, Default)]
-pub(super) struct Query {
+pub(crate) struct Query {
     /// `batch=1` exactly.
     pub batch: bool,
     /// `input=` (empty counts as absent).
@@ -42,7 +42,7 @@ impl Query {
 
 /// The procedure paths of a request: the URL path after the mount point, trimmed of slashes,
 /// percent-decoded, and split on `,` for batches.
-pub(super) fn paths(rest: &str, batch: bool) -> Result<Vec<String>, RpcError> {
+pub(crate) fn paths(rest: &str, batch: bool) -> Result<Vec<String>, RpcError> {
     let trimmed = rest.trim_matches('/');
     let decoded = percent_decode_str(trimmed).decode_utf8().map_err(|_| {
         RpcError::bad_request(format!("Invalid URL-encoding in path \"{trimmed}\""))
@@ -75,7 +75,7 @@ pub(super) fn check_content_type(headers: &HeaderMap) -> Result<(), RpcError> {
 }
 
 /// `connectionParams` must be a JSON object of string values.
-pub(super) fn connection_params(
+pub(crate) fn connection_params(
     raw: Option<&str>,
 ) -> Result<Option<BTreeMap<String, String>>, RpcError> {
     let Some(raw) = raw else { return Ok(None) };

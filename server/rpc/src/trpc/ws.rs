@@ -7,8 +7,8 @@
 //! writes through a bounded [`Outbox`]: a client that stops reading is disconnected once its
 //! queue is full, and never slows other sockets. Closing a socket drops its subscription streams.
 
-mod frame;
-mod message;
+pub(crate) mod frame;
+pub(crate) mod message;
 mod outbox;
 mod subscription;
 
@@ -52,6 +52,14 @@ pub struct WsConfig {
     pub max_queued_bytes: usize,
     /// How long a closing socket may take to finish in-flight calls and flush its last frames.
     pub close_timeout: Duration,
+    /// Bytes each socket reads from the network at a time. The buffer is held for the
+    /// socket's whole life, so it is most of what an idle socket costs (tungstenite's default,
+    /// 128 KiB, made every idle socket cost about that); a larger message grows it to the
+    /// message's size while it is read.
+    pub read_buffer_bytes: usize,
+    /// Bytes of outgoing frames gathered before they are written to the network (the writer
+    /// flushes after each burst anyway). A frame larger than this is still written whole.
+    pub write_buffer_bytes: usize,
 }
 
 impl Default for WsConfig {
@@ -64,6 +72,8 @@ impl Default for WsConfig {
             max_queued_frames: 1024,
             max_queued_bytes: 16 << 20,
             close_timeout: Duration::from_secs(2),
+            read_buffer_bytes: 8 << 10,
+            write_buffer_bytes: 8 << 10,
         }
     }
 }
@@ -89,11 +99,18 @@ pub(super) async fn upgrade<S: Clone + Send + Sync + 'static>(
         Err(rejection) => return rejection.into_response(),
     };
     let expects_params = Query::parse(parts.uri.query()).connection_params.as_deref() == Some("1");
-    let cap = trpc.config.ws.max_message_bytes.saturating_mul(2).max(4096);
+    let config = &trpc.config.ws;
+    let cap = config.max_message_bytes.saturating_mul(2).max(4096);
     let headers = parts.headers;
     upgrade
         .max_message_size(cap)
         .max_frame_size(cap)
+        .read_buffer_size(config.read_buffer_bytes)
+        .write_buffer_size(config.write_buffer_bytes)
+        // Unbounded, as by default: the outbox already bounds what waits for one socket, and
+        // tungstenite holds at most one burst of it (the writer flushes after each); a cap here
+        // would fail every response larger than the cap instead of saving memory.
+        .max_write_buffer_size(usize::MAX)
         .on_upgrade(move |socket| {
             let sockets = trpc.sockets.clone();
             sockets.track_future(serve(trpc, headers, expects_params, socket))
@@ -180,6 +197,7 @@ impl<S: Clone + Send + Sync + 'static> Connection<S> {
                 headers: std::mem::take(&mut self.headers),
                 connection_params,
                 transport: Transport::TrpcWs,
+                response: Default::default(),
             }),
         }
     }

@@ -13,16 +13,16 @@ pub(super) const RECONNECT: &str = r#"{"id":null,"method":"reconnect"}"#;
 
 /// The start of every reply to one request: its id, and `jsonrpc` when the request had it.
 #[derive(Debug, Clone)]
-pub(super) struct Head(String);
+pub(crate) struct Head(String);
 
 impl Head {
     /// The head for replies to `id`.
-    pub(super) fn new(id: &Id, jsonrpc: bool) -> Self {
+    pub(crate) fn new(id: &Id, jsonrpc: bool) -> Self {
         Self::with_id(&id.to_json(), jsonrpc)
     }
 
     /// The head of replies that belong to no request.
-    pub(super) fn null(jsonrpc: bool) -> Self {
+    pub(crate) fn null(jsonrpc: bool) -> Self {
         Self::with_id("null", jsonrpc)
     }
 
@@ -32,12 +32,12 @@ impl Head {
     }
 
     /// `{…head,"result":{"type":"data","data":<json>}}`.
-    pub(super) fn data(&self, json: &[u8]) -> String {
+    pub(crate) fn data(&self, json: &[u8]) -> String {
         self.join(&[r#","result":{"type":"data","data":"#, utf8(json), "}}"])
     }
 
     /// `{…head,"error":<shape>}`, tied to `path` when given.
-    pub(super) fn error(&self, error: &RpcError, path: Option<&str>) -> String {
+    pub(crate) fn error(&self, error: &RpcError, path: Option<&str>) -> String {
         self.join(&[r#","error":"#, utf8(&error.shape_json(path)), "}"])
     }
 

@@ -13,7 +13,7 @@ use crate::trpc::request;
 
 /// A request id: a JSON number or string, echoed verbatim in every reply to it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) enum Id {
+pub(crate) enum Id {
     /// A numeric id (what the real client sends).
     Number(serde_json::Number),
     /// A string id.
@@ -22,7 +22,7 @@ pub(super) enum Id {
 
 impl Id {
     /// The id as JSON text.
-    pub(super) fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         match self {
             Id::Number(n) => n.to_string(),
             Id::String(s) => serde_json::Value::String(s.clone()).to_string(),
@@ -42,7 +42,7 @@ impl fmt::Display for Id {
 
 /// One decoded client message.
 #[derive(Debug)]
-pub(super) struct Request {
+pub(crate) struct Request {
     /// `None` when the client sent `"id":null` (answered with "`id` is required").
     pub id: Option<Id>,
     /// Whether the message carried `"jsonrpc":"2.0"`, which every reply then repeats.
@@ -53,7 +53,7 @@ pub(super) struct Request {
 
 /// What a message asks for.
 #[derive(Debug)]
-pub(super) enum Body {
+pub(crate) enum Body {
     /// `subscription.stop`.
     Stop,
     /// A query, mutation or subscription.
@@ -78,7 +78,7 @@ fn parse_frame(text: &str) -> Result<Vec<Request>, String> {
 }
 
 /// The frame's messages, still raw: an array's elements, or the frame itself.
-pub(super) fn parse_array(text: &str) -> Result<Vec<&RawValue>, String> {
+pub(crate) fn parse_array(text: &str) -> Result<Vec<&RawValue>, String> {
     let top: &RawValue = serde_json::from_str(text).map_err(|e| e.to_string())?;
     if top.get().starts_with('[') {
         serde_json::from_str(top.get()).map_err(|e| e.to_string())
@@ -89,7 +89,7 @@ pub(super) fn parse_array(text: &str) -> Result<Vec<&RawValue>, String> {
 
 /// The id and `jsonrpc` flag of a raw message, if it has a usable id and is not a stop; used
 /// to answer each request of an over-long array.
-pub(super) fn request_id(raw: &RawValue) -> Option<(Id, bool)> {
+pub(crate) fn request_id(raw: &RawValue) -> Option<(Id, bool)> {
     let object: Object<'_> = serde_json::from_str(raw.get()).ok()?;
     if object.get("method").map(|m| m.get()) == Some("\"subscription.stop\"") {
         return None;
@@ -100,7 +100,7 @@ pub(super) fn request_id(raw: &RawValue) -> Option<(Id, bool)> {
 }
 
 /// Decodes one message with `parseTRPCMessage`'s checks; the error is the failed check's message.
-pub(super) fn parse_message(raw: &RawValue) -> Result<Request, String> {
+pub(crate) fn parse_message(raw: &RawValue) -> Result<Request, String> {
     let object: Object<'_> = as_object(raw)?;
     let id = parse_id(object.get("id").copied())?;
     let jsonrpc = match object.get("jsonrpc") {
@@ -170,7 +170,7 @@ fn as_string(raw: &RawValue) -> Option<String> {
 
 /// The first frame of a `?connectionParams=1` connection:
 /// `{"method":"connectionParams","data":{…string values…} | null}`.
-pub(super) fn parse_connection_params(
+pub(crate) fn parse_connection_params(
     text: &str,
 ) -> Result<Option<BTreeMap<String, String>>, RpcError> {
     let malformed = || {

@@ -62,7 +62,10 @@ export type ComputeLimits = {
 
 /**  Input of `images.create`: registers an image record (its data is uploaded separately). */
 export type CreateImageInput = {
-	/**  The project that will own the image; the service project when absent. */
+	/**
+	 *  The project that will own the image; absent: the caller's first project (the service
+	 *  project for an administrator).
+	 */
 	projectId?: string | null,
 	/**  Its name. */
 	name: string,
@@ -294,6 +297,42 @@ export type Keypair = {
 	type: string | null,
 };
 
+/**  Input of `auth.login`. */
+export type LoginInput = {
+	/**  Keystone user name. */
+	username: string,
+	/**  Keystone password (checked by Keystone, kept on the server only). */
+	password: string,
+	/**  Only this project (name or id); absent: every project the user has a role on. */
+	project?: string | null,
+};
+
+/**  What `auth.login` returns. */
+export type LoginResult = {
+	/**
+	 *  The session token, for clients without cookies: send it as `Authorization: Bearer
+	 *  <token>` (or the `token` connection parameter of a WebSocket). Browsers need not keep
+	 *  it: the HttpOnly cookie set with this answer carries the session.
+	 */
+	token: string,
+	/**  Who is logged in. */
+	me: Me,
+};
+
+/**  The logged-in user, as `auth.me` tells it. */
+export type Me = {
+	/**  Keystone user id. */
+	userId: string,
+	/**  Login name. */
+	userName: string,
+	/**  The projects this session covers, with the user's roles on each. */
+	projects: ProjectAccess[],
+	/**  Whether the user administers the cloud (sees every project). */
+	admin: boolean,
+	/**  Seconds until the session ends at the latest (sooner when left unused). */
+	expiresInSeconds: number,
+};
+
 /**  A Neutron network. */
 export type Network = {
 	/**  Network id. */
@@ -423,6 +462,16 @@ export type Project = {
 	enabled: boolean,
 	/**  Parent project (or the domain) in the hierarchy. */
 	parentId: string | null,
+};
+
+/**  A user's roles on one project. */
+export type ProjectAccess = {
+	/**  The project's id. */
+	id: string,
+	/**  The project's name. */
+	name: string,
+	/**  The user's role names there (`admin`, `member`, `reader`, …). */
+	roles: string[],
 };
 
 /**  Input of lists that can be narrowed to one project. */
@@ -782,6 +831,7 @@ export type VolumeType = {
 
 /** The path of every query. */
 export type QueryPath =
+  | "auth.me"
   | "compute.availabilityZones.getAll"
   | "compute.flavors.getAll"
   | "compute.instances.getAll"
@@ -886,6 +936,11 @@ type Subscription<TInput, TEvent> = TRPCSubscriptionProcedure<{
 export type AppRouter = TRPCBuiltRouter<Root, {
   admin: {
     notify: Mutation<NotifyInput, NotifyResult>;
+  };
+  auth: {
+    login: Mutation<LoginInput, LoginResult>;
+    logout: Mutation<void, null>;
+    me: Query<void, Me>;
   };
   compute: {
     availabilityZones: {

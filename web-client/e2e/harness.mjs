@@ -121,18 +121,41 @@ export async function screenshot(page, name) {
   return path;
 }
 
-/** The result of a tRPC query or mutation over plain HTTP. */
-export async function call(base, path, input, method = 'GET') {
+/** Logs `username` (password: the same, as the simulator seeds them) in over plain HTTP; returns the session cookie. */
+export async function login(base, username, password = username) {
+  const response = await fetch(`${base}/trpc/auth.login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  const body = await response.json();
+  if (!response.ok) throw new Error(`auth.login as ${username}: ${JSON.stringify(body)}`);
+  const cookie = response.headers.get('set-cookie')?.split(';')[0];
+  if (!cookie?.startsWith('tidings_session=')) throw new Error(`auth.login set no session cookie: ${cookie}`);
+  return cookie;
+}
+
+/** The result of a tRPC query or mutation over plain HTTP, with `session` (a cookie from `login`). */
+export async function call(base, path, input, method = 'GET', session = undefined) {
   const url =
     method === 'GET'
       ? `${base}/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`
       : `${base}/trpc/${path}`;
   const response = await fetch(url, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(session ? { cookie: session } : {}) },
     ...(method === 'POST' ? { body: JSON.stringify(input) } : {}),
   });
   const body = await response.json();
   if (!response.ok) throw new Error(`${path}: ${JSON.stringify(body)}`);
   return body.result.data;
+}
+
+/** Logs in through the console's login screen of `page` (which must show it). */
+export async function loginInPage(page, username, password = username) {
+  const form = page.getByRole('form', { name: 'Log in' });
+  await form.waitFor({ timeout: 30_000 });
+  await form.getByLabel('User name').fill(username);
+  await form.getByLabel('Password').fill(password);
+  await form.getByRole('button', { name: 'Log in' }).click();
 }

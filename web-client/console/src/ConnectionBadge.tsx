@@ -7,6 +7,7 @@ const LABELS: Record<StreamState['status'], string> = {
   open: 'Live',
   reconnecting: 'Reconnecting',
   closed: 'Offline',
+  unauthorized: 'Signed out',
 };
 
 const ROLES: Record<StreamState['role'], string> = {

@@ -1,9 +1,9 @@
 // The console's entry: one TidingsProvider (relative /trpc, so it works wherever the BFF serves
-// it) around the app.
+// it) around the session gate, which shows the login screen or the app.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { TidingsProvider } from '../../src';
-import { App } from './App';
+import { Root } from './Root';
 import './styles.css';
 
 const root = document.getElementById('root');
@@ -12,7 +12,7 @@ if (!root) throw new Error('index.html has no #root');
 createRoot(root).render(
   <StrictMode>
     <TidingsProvider url="/trpc">
-      <App />
+      <Root />
     </TidingsProvider>
   </StrictMode>,
 );

@@ -1,5 +1,35 @@
 // Small shared pieces of the console: a panel frame, status pills, progress bars, errors.
-import type { ReactNode } from 'react';
+import { createContext, useContext, type ReactNode } from 'react';
+import { isForbidden, isUnauthorized } from '../../src';
+
+/** Project names by id, so that messages can name projects rather than quote ids. */
+export const ProjectNames = createContext<ReadonlyMap<string, string>>(new Map());
+
+/**
+ * An error as a person reads it: a refusal says so plainly ("Not allowed: your role on project
+ * demo does not allow changes"), project ids become names.
+ */
+export function errorText(
+  error: { message: string },
+  projectNames: ReadonlyMap<string, string> = new Map(),
+): string {
+  let message = error.message;
+  for (const [id, name] of projectNames) message = message.split(id).join(name);
+  if (isForbidden(error)) return `Not allowed: ${message}`;
+  if (isUnauthorized(error)) return `Not logged in: ${message}`;
+  return message;
+}
+
+/** An error message, or nothing without an error. */
+export function ErrorText(props: { error: { message: string } | null | undefined; inline?: boolean }) {
+  const names = useContext(ProjectNames);
+  if (!props.error) return null;
+  return (
+    <span className={props.inline ? 'error inline' : 'error'} role="alert">
+      {errorText(props.error, names)}
+    </span>
+  );
+}
 
 export function Panel(props: {
   title: string;
@@ -19,7 +49,11 @@ export function Panel(props: {
         </h2>
         {props.loading && <span className="muted small">loading…</span>}
       </header>
-      {props.error && <p className="error">{props.error.message}</p>}
+      {props.error && (
+        <p>
+          <ErrorText error={props.error} />
+        </p>
+      )}
       {props.actions && <div className="panel-actions">{props.actions}</div>}
       {props.children}
     </section>

@@ -3,7 +3,7 @@ import { sharedAcrossTabs } from './crossTab';
 import { createUpdateHub } from './hub';
 import type { Notice } from './notice';
 import { updateStream } from './stream';
-import { FakeBrowser, FakeTrpc } from './testing';
+import { FakeBrowser, FakeTrpc, trpcError } from './testing';
 
 const LOCK = 'tidings-test';
 
@@ -119,5 +119,59 @@ describe('sharedAcrossTabs', () => {
     await settle();
     expect(b.trpc.subscriptions).toHaveLength(0);
     expect(browser.holder(LOCK)).toBeUndefined();
+  });
+
+  it('tells every tab the session ended, and reopens once when any tab reconnects after login', async () => {
+    const browser = new FakeBrowser();
+    const a = openTab(browser);
+    await settle();
+    const b = openTab(browser);
+    const c = openTab(browser);
+    await settle();
+    a.trpc.last.connect();
+    a.trpc.last.emit({ type: 'volumes', scope: 'p1' }, '11');
+    a.trpc.last.fail(trpcError('UNAUTHORIZED', 401, 'the session ended; log in again'));
+    await settle();
+    for (const tab of [a, b, c]) expect(tab.hub.getState().status).toBe('unauthorized');
+    expect(b.hub.getState().error).toBe('the session ended; log in again');
+    // No tab retries on its own.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(a.trpc.subscriptions).toHaveLength(1);
+    expect(b.trpc.subscriptions).toHaveLength(0);
+
+    // A follower logs in: it asks the leader, which reopens its one stream.
+    b.hub.reconnect();
+    c.hub.reconnect();
+    await settle();
+    expect(a.trpc.subscriptions).toHaveLength(2);
+    expect(a.trpc.open).toHaveLength(1);
+    expect(a.trpc.last.input).toEqual({ lastEventId: '11' });
+    expect(b.trpc.subscriptions).toHaveLength(0);
+    expect(c.trpc.subscriptions).toHaveLength(0);
+    a.trpc.last.connect();
+    await settle();
+    for (const tab of [a, b, c]) expect(tab.hub.getState()).toMatchObject({ status: 'open', error: null });
+
+    // Asking again while the stream is up changes nothing.
+    b.hub.reconnect();
+    a.hub.reconnect();
+    await settle();
+    expect(a.trpc.subscriptions).toHaveLength(2);
+    expect(a.hub.getState().role).toBe('leader');
+  });
+
+  it('lets the leader tab reopen its own ended stream without giving up the lock', async () => {
+    const browser = new FakeBrowser();
+    const a = openTab(browser);
+    await settle();
+    const b = openTab(browser);
+    await settle();
+    a.trpc.last.fail(trpcError('UNAUTHORIZED', 401));
+    await settle();
+    a.hub.reconnect();
+    await settle();
+    expect(browser.holder(LOCK)).toBe(a.env!.id);
+    expect(a.trpc.open).toHaveLength(1);
+    expect(b.hub.getState()).toMatchObject({ role: 'follower', status: 'connecting' });
   });
 });

@@ -5,8 +5,13 @@
  * releases its lock, the next waiting tab becomes leader and resumes after the last event id it
  * heard, so no notice is lost. Without Web Locks or BroadcastChannel each tab keeps its own
  * stream.
+ *
+ * The session cookie is the browser's, so its tabs share one session: when the stream ends
+ * with `unauthorized` (logged out, expired) every tab hears it, and after a login in any tab
+ * `retry()` asks the leader to reopen its ended stream (it ignores the request while its stream
+ * is up).
  */
-import type { ConnectionStatus, Notice } from './notice';
+import { isEnded, type ConnectionStatus, type Notice } from './notice';
 import type { OpenSource, Source, SourceEvents } from './stream';
 
 /** The part of `navigator.locks` used here. */
@@ -37,7 +42,8 @@ export type TabMessage =
   | { kind: 'notice'; notice: Notice; id: string | undefined }
   | { kind: 'state'; status: ConnectionStatus; lastEventId: string | null; error: string | null }
   | { kind: 'hello' }
-  | { kind: 'leaving' };
+  | { kind: 'leaving' }
+  | { kind: 'retry' };
 
 /** The browser's Web Locks and BroadcastChannel, or `null` when either is missing. */
 export function browserCrossTabEnv(): CrossTabEnv | null {
@@ -101,6 +107,7 @@ function joinTabs(
     if (closed || !message || typeof message !== 'object') return;
     if (leading) {
       if (message.kind === 'hello') post({ kind: 'state', ...leaderState });
+      else if (message.kind === 'retry') reopen();
       return;
     }
     switch (message.kind) {
@@ -121,26 +128,36 @@ function joinTabs(
     }
   };
 
+  // The leader's events, relayed to the other tabs.
+  const relay: SourceEvents = {
+    notice(notice, id) {
+      if (id !== undefined) lastId = id;
+      events.notice(notice, id);
+      if (relaying) post({ kind: 'notice', notice, id });
+    },
+    state(patch) {
+      events.state(patch);
+      leaderState = {
+        status: patch.status ?? leaderState.status,
+        lastEventId: patch.lastEventId !== undefined ? patch.lastEventId : leaderState.lastEventId,
+        error: patch.status === 'open' ? null : (describe(patch.error) ?? leaderState.error),
+      };
+      if (relaying) post({ kind: 'state', ...leaderState });
+    },
+  };
+
+  /** As the leader: replaces an ended stream by a new one, resuming after the last id. */
+  const reopen = () => {
+    if (!leading || closed || !isEnded(leaderState.status)) return;
+    leading.stream.close();
+    leaderState = { status: 'connecting', lastEventId: lastId, error: null };
+    leading.stream = open(relay, lastId);
+  };
+
   const lead = () =>
     new Promise<void>((release) => {
       if (closed) return release();
       events.state({ role: 'leader' });
-      const relay: SourceEvents = {
-        notice(notice, id) {
-          if (id !== undefined) lastId = id;
-          events.notice(notice, id);
-          if (relaying) post({ kind: 'notice', notice, id });
-        },
-        state(patch) {
-          events.state(patch);
-          leaderState = {
-            status: patch.status ?? leaderState.status,
-            lastEventId: patch.lastEventId !== undefined ? patch.lastEventId : leaderState.lastEventId,
-            error: patch.status === 'open' ? null : (describe(patch.error) ?? leaderState.error),
-          };
-          if (relaying) post({ kind: 'state', ...leaderState });
-        },
-      };
       leaderState = { status: 'connecting', lastEventId: lastId, error: null };
       relaying = true;
       leading = { stream: open(relay, lastId), release };
@@ -156,6 +173,11 @@ function joinTabs(
     });
 
   return {
+    retry() {
+      if (closed) return;
+      if (leading) reopen();
+      else post({ kind: 'retry' });
+    },
     close() {
       if (closed) return;
       if (leading) {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createUpdateHub } from './hub';
 import type { Notice } from './notice';
 import { updateStream } from './stream';
-import { FakeTrpc } from './testing';
+import { FakeTrpc, trpcError } from './testing';
 
 describe('createUpdateHub', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -67,5 +67,41 @@ describe('createUpdateHub', () => {
     hub.retain();
     expect(trpc.subscriptions).toHaveLength(2);
     expect(trpc.last.input).toEqual({ lastEventId: '12' });
+  });
+
+  it('stays unauthorized without retrying, and reconnect() reopens after the last id', () => {
+    const trpc = new FakeTrpc();
+    const hub = createUpdateHub(updateStream(trpc));
+    hub.retain();
+    trpc.last.connect();
+    trpc.last.emit({ type: 'volumes', scope: 'p1' }, '30');
+    trpc.last.fail(trpcError('UNAUTHORIZED', 401));
+    expect(hub.getState()).toMatchObject({ status: 'unauthorized', lastEventId: '30' });
+    vi.advanceTimersByTime(60_000);
+    expect(trpc.subscriptions).toHaveLength(1);
+
+    hub.reconnect();
+    expect(trpc.subscriptions).toHaveLength(2);
+    expect(trpc.open).toHaveLength(1);
+    expect(trpc.last.input).toEqual({ lastEventId: '30' });
+    expect(hub.getState().status).toBe('reconnecting');
+    trpc.last.connect();
+    expect(hub.getState()).toMatchObject({ status: 'open', error: null });
+  });
+
+  it('ignores reconnect() while the stream is up, and while nobody holds it', () => {
+    const trpc = new FakeTrpc();
+    const hub = createUpdateHub(updateStream(trpc));
+    hub.reconnect();
+    expect(trpc.subscriptions).toHaveLength(0);
+    const release = hub.retain();
+    hub.reconnect();
+    trpc.last.connect();
+    hub.reconnect();
+    expect(trpc.subscriptions).toHaveLength(1);
+    release();
+    vi.runAllTimers();
+    hub.reconnect();
+    expect(trpc.subscriptions).toHaveLength(1);
   });
 });

@@ -3,9 +3,16 @@
  * to notices; the state is an immutable snapshot (for `useSyncExternalStore`). The connection
  * opens while at least one holder retains the hub and closes shortly after the last release,
  * so React's mount/unmount/mount in development does not reconnect. A reopened connection
- * resumes after the last event id seen.
+ * resumes after the last event id seen. A stream that ended (an error, or `unauthorized`) stays
+ * ended, without retrying, until {@link UpdateHub.reconnect} is called, e.g. after logging in.
  */
-import { INITIAL_STATE, type Notice, type NoticeListener, type StreamState } from './notice';
+import {
+  INITIAL_STATE,
+  isEnded,
+  type Notice,
+  type NoticeListener,
+  type StreamState,
+} from './notice';
 import type { OpenSource, Source } from './stream';
 
 /** The notices and state of the page's one update stream. */
@@ -18,6 +25,13 @@ export interface UpdateHub<T extends string = string> {
   subscribeState(listener: () => void): () => void;
   /** Keeps the connection open until the returned release function is called. */
   retain(): () => void;
+  /**
+   * Reopens the stream if it is held and has ended (`closed` by an error, or `unauthorized`),
+   * resuming after the last event id; does nothing while it is open or connecting. Call it
+   * once a session exists again (after logging in). Shared across tabs, it asks the tab that
+   * holds the stream.
+   */
+  reconnect(): void;
 }
 
 /** Options of {@link createUpdateHub}. */
@@ -104,6 +118,15 @@ export function createUpdateHub<T extends string = string>(
           }, options.closeDelayMs ?? 0);
         }
       };
+    },
+    reconnect() {
+      if (!source || holders === 0) return;
+      if (source.retry) {
+        source.retry();
+      } else if (isEnded(state.status)) {
+        stop();
+        start();
+      }
     },
     close() {
       if (closeTimer !== undefined) clearTimeout(closeTimer);

@@ -3,6 +3,7 @@
  * hub that holds its notices and state, and the invalidation planner with its throttle.
  */
 export * from './notice';
+export * from './errors';
 export * from './planner';
 export * from './throttle';
 export * from './invalidator';

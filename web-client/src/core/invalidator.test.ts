@@ -76,4 +76,15 @@ describe('createInvalidator', () => {
     vi.advanceTimersByTime(2000);
     expect(plans).toHaveLength(1);
   });
+
+  it('cancel() drops pending trailing invalidations and keeps handling notices', () => {
+    const { plans, invalidator } = setup({ throttleMs: 1000 });
+    invalidator.handle({ type: 'volumes' });
+    invalidator.handle({ type: 'volumes' });
+    invalidator.cancel();
+    vi.advanceTimersByTime(2000);
+    expect(plans).toHaveLength(1);
+    invalidator.handle({ type: 'projects' });
+    expect(plans).toHaveLength(2);
+  });
 });

@@ -27,6 +27,11 @@ export interface InvalidatorOptions<T extends string> {
 export interface Invalidator<T extends string> {
   /** Handles one notice. */
   handle(notice: Notice<T>): void;
+  /**
+   * Drops pending trailing invalidations and keeps handling notices: for when a refetch now
+   * would be refused (the stream ended as `unauthorized`: the session is gone).
+   */
+  cancel(): void;
   /** Stops: pending trailing invalidations are dropped. */
   dispose(): void;
 }
@@ -63,6 +68,9 @@ export function createInvalidator<T extends string>(options: InvalidatorOptions<
       const plan = planInvalidation(notice, options.map, only);
       if (isEmptyPlan(plan)) return;
       throttleOf(notice.type as T).push(plan);
+    },
+    cancel() {
+      for (const throttle of throttles.values()) throttle.cancel();
     },
     dispose() {
       disposed = true;

@@ -28,9 +28,17 @@ export type QueryMap<T extends string = string> = Readonly<Record<T, readonly st
  * - `open`: connected, notices flow;
  * - `reconnecting`: the connection dropped (or the server asked to retry); resuming from the
  *   last event id;
- * - `closed`: not connected and not trying (stopped, or failed for good).
+ * - `closed`: not connected and not trying (stopped, or failed for good);
+ * - `unauthorized`: the server ended or refused the stream for want of a valid session
+ *   (`UNAUTHORIZED`: logged out, expired, never logged in). Not retried: asking again without a
+ *   new session would be refused again. Log in, then `hub.reconnect()`.
  */
-export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'unauthorized';
+
+/** Whether the stream has ended and waits for `reconnect()` (after an error, or unauthorized). */
+export function isEnded(status: ConnectionStatus): boolean {
+  return status === 'closed' || status === 'unauthorized';
+}
 
 /**
  * Who holds the connection in this browser: `leader` (this tab holds the stream and relays it

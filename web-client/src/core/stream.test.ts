@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Notice, StreamState } from './notice';
 import { openUpdateStream, UPDATES_PATH, unwrapTracked } from './stream';
-import { FakeTrpc } from './testing';
+import { FakeTrpc, trpcError } from './testing';
 
 const record = () => {
   const notices: [Notice, string | undefined][] = [];
@@ -85,6 +85,33 @@ describe('openUpdateStream', () => {
     openUpdateStream(trpc, rec.events, null);
     const error = new Error('forbidden');
     trpc.last.callbacks.onError(error);
+    expect(rec.state).toMatchObject({ status: 'closed', error });
+  });
+
+  it('reports UNAUTHORIZED as unauthorized, for good: what the link says afterwards is ignored', () => {
+    const trpc = new FakeTrpc();
+    const rec = record();
+    openUpdateStream(trpc, rec.events, null);
+    trpc.last.connect();
+    trpc.last.emit({ type: 'volumes', scope: 'p1' }, '4');
+    const error = trpcError('UNAUTHORIZED', 401, 'the session ended; log in again');
+    trpc.last.fail(error);
+    expect(rec.state).toMatchObject({ status: 'unauthorized', error, lastEventId: '4' });
+    const reported = rec.states.length;
+    trpc.last.callbacks.onConnectionStateChange({ state: 'connecting', error: null });
+    trpc.last.callbacks.onComplete();
+    expect(rec.states).toHaveLength(reported);
+    expect(rec.state.status).toBe('unauthorized');
+    // Nothing resubscribes: a refused stream is not retried.
+    expect(trpc.subscriptions).toHaveLength(1);
+  });
+
+  it('reports other refusals (FORBIDDEN) as closed with the error', () => {
+    const trpc = new FakeTrpc();
+    const rec = record();
+    openUpdateStream(trpc, rec.events, null);
+    const error = trpcError('FORBIDDEN', 403);
+    trpc.last.fail(error);
     expect(rec.state).toMatchObject({ status: 'closed', error });
   });
 

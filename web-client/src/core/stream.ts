@@ -2,8 +2,11 @@
  * One `updates.subscribe` subscription through a tRPC client, reporting notices and connection
  * state. The link does the reconnecting and resuming (httpSubscriptionLink and wsLink both send
  * the last tracked id back as `lastEventId`); this maps what it reports to a
- * {@link ConnectionStatus} and remembers the last event id.
+ * {@link ConnectionStatus} and remembers the last event id. An error ends the subscription
+ * for good (the links retry only what may pass on a second try): `UNAUTHORIZED` is reported as
+ * `unauthorized`, anything else as `closed` with the error.
  */
+import { isUnauthorized } from './errors';
 import type { ConnectionStatus, Notice, StreamState } from './notice';
 
 /** The path of the update stream. */
@@ -39,6 +42,11 @@ export interface SourceEvents {
 export interface Source {
   /** Stops it. */
   close(): void;
+  /**
+   * Reopens it if it has ended (see `UpdateHub.reconnect`). Optional: without it the hub
+   * closes an ended source and opens a new one.
+   */
+  retry?(): void;
 }
 
 /** Opens a source resuming after `lastEventId` (from the start when `null`). */
@@ -77,8 +85,10 @@ export function openUpdateStream(
   // A stream resuming after an event id is a reconnection, whoever held the previous one.
   let opened = lastEventId !== null;
   let closed = false;
+  // Set by an error or completion: the link is done, whatever it reports afterwards.
+  let ended = false;
   const status = (next: ConnectionStatus, error: unknown = null) => {
-    if (!closed) events.state({ status: next, error });
+    if (!closed && !ended) events.state({ status: next, error });
   };
   const input =
     lastEventId || options.types
@@ -111,16 +121,19 @@ export function openUpdateStream(
       events.notice(notice, id);
     },
     onError(error) {
-      status('closed', error);
+      status(isUnauthorized(error) ? 'unauthorized' : 'closed', error);
+      ended = true;
     },
     onComplete() {
       status('closed');
+      ended = true;
     },
   });
 
   return {
     close() {
       if (closed) return;
+      ended = false;
       status('closed');
       closed = true;
       subscription.unsubscribe();

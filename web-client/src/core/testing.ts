@@ -5,6 +5,18 @@
 import type { ChannelLike, CrossTabEnv, LockManagerLike } from './crossTab';
 import type { SubscriptionClient } from './stream';
 
+/**
+ * An error as a tRPC link reports the server's error envelope: `data` carries the code and the
+ * HTTP status (like `TRPCClientError.from({ error })`).
+ */
+export function trpcError(code: string, httpStatus: number, message = code.toLowerCase()) {
+  return Object.assign(new Error(message), {
+    name: 'TRPCClientError',
+    data: { code, httpStatus, path: 'updates.subscribe' },
+    shape: { message, code: -32000, data: { code, httpStatus, path: 'updates.subscribe' } },
+  });
+}
+
 type Callbacks = Parameters<SubscriptionClient['subscription']>[2];
 
 /** One subscription opened through {@link FakeTrpc}. */
@@ -19,6 +31,8 @@ export interface FakeSubscription {
   drop(error?: unknown): void;
   /** A tracked notice arrives. */
   emit(data: unknown, id?: string): void;
+  /** The subscription fails for good (tRPC's `error`), as the link reports a refusal. */
+  fail(error: unknown): void;
 }
 
 /** A tRPC client whose subscriptions are driven by the test. */
@@ -52,6 +66,9 @@ export class FakeTrpc implements SubscriptionClient {
       },
       emit(data, id) {
         callbacks.onData(id === undefined ? data : { id, data });
+      },
+      fail(error) {
+        callbacks.onError(error);
       },
     };
     this.subscriptions.push(sub);

@@ -10,6 +10,7 @@ import { UPDATE_QUERY_MAP, type AppRouter, type UpdateType } from '../bindings';
 import { sharedAcrossTabs, type CrossTabEnv } from '../core/crossTab';
 import { createUpdateHub, type UpdateHub } from '../core/hub';
 import type { ThrottleSpec } from '../core/invalidator';
+import { retryUnlessRefused } from '../core/errors';
 import { createLinks, type Transport } from '../core/links';
 import type { QueryMap } from '../core/notice';
 import { updateStream } from '../core/stream';
@@ -29,7 +30,10 @@ export interface TidingsOptions {
   crossTab?: boolean | { name?: string; env?: CrossTabEnv | null };
   /** Invalidate through the update map on every notice (default `false`). */
   autoRefetch?: AutoRefetchOption;
-  /** The cache; default: a new QueryClient. */
+  /**
+   * The cache; default: a new QueryClient whose queries retry failures that may pass on a
+   * second try (network, 5xx) but not refusals (`UNAUTHORIZED`, `FORBIDDEN`, other 4xx).
+   */
   queryClient?: QueryClient;
   /** Update type → query paths; default: the server's UPDATE_QUERY_MAP. */
   map?: QueryMap<UpdateType>;
@@ -78,7 +82,9 @@ export function createTidings(options: TidingsOptions = {}): Tidings {
   const auto = options.autoRefetch ?? false;
   return {
     trpcClient,
-    queryClient: options.queryClient ?? new QueryClient(),
+    queryClient:
+      options.queryClient ??
+      new QueryClient({ defaultOptions: { queries: { retry: retryUnlessRefused() } } }),
     hub: options.hub ?? createUpdateHub<UpdateType>(open),
     map: options.map ?? UPDATE_QUERY_MAP,
     autoRefetch: auto === false ? false : auto === true ? {} : auto,

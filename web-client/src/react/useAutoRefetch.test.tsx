@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UpdateType } from '../bindings';
 import { createUpdateHub } from '../core/hub';
 import { updateStream } from '../core/stream';
-import { FakeTrpc } from '../core/testing';
+import { FakeTrpc, trpcError } from '../core/testing';
 import { TidingsProvider } from './TidingsProvider';
 import { fakeTidings, TEST_MAP } from './testing';
 import { trpc } from './trpc';
@@ -61,6 +61,25 @@ describe('useAutoRefetch', () => {
     expect(invalidate).toHaveBeenCalledTimes(2);
     act(() => void vi.advanceTimersByTime(5000));
     expect(invalidate).toHaveBeenCalledTimes(2);
+  });
+
+  it('drops the pending trailing refetch when the stream ends as unauthorized', () => {
+    vi.useFakeTimers();
+    const { stream, client, queryClient, invalidate } = explicit();
+    renderHook(() =>
+      useAutoRefetch('volumes', { client, queryClient, map: TEST_MAP, throttleMs: 1000 }),
+    );
+    act(() => {
+      stream.last.connect();
+      stream.last.emit({ type: 'volumes', scope: 'p1' }, '1');
+      stream.last.emit({ type: 'volumes', scope: 'p1' }, '2');
+    });
+    expect(invalidate).toHaveBeenCalledTimes(1);
+    act(() => stream.last.fail(trpcError('UNAUTHORIZED', 401)));
+    act(() => void vi.advanceTimersByTime(5000));
+    expect(invalidate).toHaveBeenCalledTimes(1);
+    expect(client.getState().status).toBe('unauthorized');
+    expect(stream.subscriptions).toHaveLength(1);
   });
 
   it('does not resubscribe when given a new array of the same types', () => {

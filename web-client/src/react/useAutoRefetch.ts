@@ -2,7 +2,8 @@
  * `useAutoRefetch(type | types, { throttleMs })`: invalidates the queries that notices of these
  * types concern (the paths UPDATE_QUERY_MAP lists, every input), refetching the active ones; a
  * resync invalidates everything. Optionally throttled per type: a burst costs at most one
- * refetch per window (leading + trailing).
+ * refetch per window (leading + trailing). When the stream ends as `unauthorized` the pending
+ * trailing refetches are dropped: without a session they would only be refused.
  */
 import { QueryClientContext, type QueryClient } from '@tanstack/react-query';
 import { useContext, useEffect } from 'react';
@@ -55,7 +56,14 @@ export function useAutoRefetch(
     });
     const release = hub.retain();
     const off = hub.subscribe((notice) => invalidator.handle(notice));
+    let status = hub.getState().status;
+    const offState = hub.subscribeState(() => {
+      const next = hub.getState().status;
+      if (next === 'unauthorized' && status !== 'unauthorized') invalidator.cancel();
+      status = next;
+    });
     return () => {
+      offState();
       off();
       invalidator.dispose();
       release();

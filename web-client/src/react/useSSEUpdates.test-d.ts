@@ -27,9 +27,9 @@ describe('useSSEUpdates types', () => {
     useSSEUpdates({ onMessage: () => {} });
   });
 
-  it('status is one of the four states', () => {
+  it('status is one of the five states', () => {
     expectTypeOf<ConnectionStatus>().toEqualTypeOf<
-      'connecting' | 'open' | 'reconnecting' | 'closed'
+      'connecting' | 'open' | 'reconnecting' | 'closed' | 'unauthorized'
     >();
   });
 });

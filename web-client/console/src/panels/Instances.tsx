@@ -1,7 +1,7 @@
 // Instances of the project, with build progress bars, a create form and delete buttons.
 import { useState, type FormEvent } from 'react';
 import { trpc, useAutoRefetch, type RouterOutputs } from '../../../src';
-import { Empty, Panel, ProgressBar, StatusPill } from '../ui';
+import { Empty, ErrorText, Panel, ProgressBar, StatusPill } from '../ui';
 
 type Instance = RouterOutputs['compute']['instances']['getAll'][number];
 type Operation = RouterOutputs['progress']['getActive'][number];
@@ -88,7 +88,7 @@ function InstanceRow(props: {
       <td>{props.image}</td>
       <td className="mono">{instance.addresses[0]?.addr ?? '—'}</td>
       <td className="actions">
-        {remove.error && <span className="error inline">{remove.error.message}</span>}
+        <ErrorText error={remove.error} inline />
         <button
           className="danger"
           disabled={remove.isPending || remove.isSuccess}
@@ -147,7 +147,7 @@ function CreateInstance({ projectId }: { projectId: string }) {
       <button type="submit" disabled={create.isPending || !name.trim() || !flavor || !image}>
         {create.isPending ? 'Creating…' : 'Create instance'}
       </button>
-      {create.error && <span className="error inline">{create.error.message}</span>}
+      <ErrorText error={create.error} inline />
     </form>
   );
 }

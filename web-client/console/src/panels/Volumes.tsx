@@ -1,7 +1,7 @@
 // Volumes of the project: create, attach to an instance, delete.
 import { useState, type FormEvent } from 'react';
 import { trpc, useAutoRefetch, type RouterOutputs } from '../../../src';
-import { Empty, Panel, StatusPill } from '../ui';
+import { Empty, ErrorText, Panel, StatusPill } from '../ui';
 
 type Volume = RouterOutputs['volumes']['getAll'][number];
 type Instance = RouterOutputs['compute']['instances']['getAll'][number];
@@ -68,7 +68,7 @@ function VolumeRow({ volume, instances }: { volume: Volume; instances: Instance[
       </td>
       <td>{attachedTo.length ? attachedTo.join(', ') : <span className="muted">—</span>}</td>
       <td className="actions">
-        {error && <span className="error inline">{error.message}</span>}
+        <ErrorText error={error} inline />
         {volume.status === 'available' && candidates.length > 0 && (
           <span className="attach">
             <select
@@ -135,7 +135,7 @@ function CreateVolume({ projectId }: { projectId: string }) {
       <button type="submit" disabled={create.isPending || !name.trim()}>
         {create.isPending ? 'Creating…' : 'Create volume'}
       </button>
-      {create.error && <span className="error inline">{create.error.message}</span>}
+      <ErrorText error={create.error} inline />
     </form>
   );
 }

@@ -1,10 +1,12 @@
 //! Integration tests: a real Tidings server on port 0 over the real simulator.
 
+mod auth;
 mod jsonrpc;
 mod limits;
 mod metrics;
 mod mutations;
 mod protocol;
 mod redis;
+mod replay;
 mod stream;
 mod worker;

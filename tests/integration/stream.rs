@@ -125,10 +125,12 @@ async fn a_subscriber_that_stops_reading_gets_resync_while_others_keep_up() {
     let app = TestApp::spawn_with(&["--coalesce-window", "0ms"]).await;
     // A client that sends its request and then never reads.
     let mut stalled = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    stalled
-        .write_all(b"GET /trpc/updates.subscribe HTTP/1.1\r\nhost: test\r\naccept: text/event-stream\r\n\r\n")
-        .await
-        .unwrap();
+    let request = format!(
+        "GET /trpc/updates.subscribe HTTP/1.1\r\nhost: test\r\naccept: text/event-stream\r\n\
+         authorization: Bearer {}\r\n\r\n",
+        app.token
+    );
+    stalled.write_all(request.as_bytes()).await.unwrap();
     let mut reader = app.subscribe(None, None).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     // The reading client counts what it gets; the producer never runs more than a batch ahead of

@@ -205,7 +205,7 @@ async fn projects_and_assignments_follow_roles() {
     let grants = t.get(&alice, "/identity/v3/role_assignments").await;
     assert_eq!(grants["role_assignments"].as_array().unwrap().len(), 1);
     let every = t.get(&admin, "/identity/v3/role_assignments").await;
-    assert_eq!(every["role_assignments"].as_array().unwrap().len(), 5);
+    assert_eq!(every["role_assignments"].as_array().unwrap().len(), 6);
     assert_eq!(
         every["role_assignments"][0]["scope"]["project"]["id"]
             .as_str()

@@ -1,6 +1,7 @@
 //! Integration tests: a real Tidings server on port 0 over the real simulator.
 
 mod auth;
+mod faults;
 mod jsonrpc;
 mod limits;
 mod metrics;

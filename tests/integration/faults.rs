@@ -1,0 +1,113 @@
+//! Faults, proven: a slow upstream is served from the last good values without waiting for it,
+//! and a restarted server tells resuming clients to refetch instead of replaying ids it never
+//! issued. (Down and garbage upstreams: worker.rs; a client that stops reading: stream.rs.)
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tidings_sim::{Fault, FaultKind, Service};
+use tidings_tests::TestApp;
+
+#[tokio::test]
+async fn a_slow_upstream_is_served_from_cache_and_its_recovery_is_detected() {
+    let app = TestApp::spawn_with(&["--upstream-timeout", "300ms"]).await;
+    let before = app.query("volumes.getAll", None).await;
+    let mut stream = app.subscribe(None, None).await;
+    app.sim.inject(Fault::new(
+        Service::Volume,
+        FaultKind::Latency { ms: 3_000 },
+    ));
+    // Polls now time out; readiness says so.
+    let mut down = false;
+    for _ in 0..50 {
+        let ready = app
+            .http
+            .get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .unwrap();
+        if ready.status() == 503 {
+            down = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(down, "time-outs mark the source down");
+    // Queries answer from the last good value, without waiting for the slow upstream.
+    let started = Instant::now();
+    let during = app.query("volumes.getAll", None).await;
+    assert_eq!(during.data(), before.data());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "not held up by the upstream's 3 s"
+    );
+    app.sim.clear_faults();
+    let mut up = false;
+    for _ in 0..100 {
+        let ready = app
+            .http
+            .get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .unwrap();
+        if ready.status() == 200 {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "recovery detected");
+    // Unchanged data: no notice for the outage or the recovery.
+    let storm = tokio::time::timeout(Duration::from_millis(500), stream.next()).await;
+    match storm {
+        Err(_) => {}
+        Ok(Some(event)) => assert_eq!(event.event, "ping", "no notice: {event:?}"),
+        Ok(None) => panic!("the stream stays open"),
+    }
+}
+
+#[tokio::test]
+async fn after_a_server_restart_resuming_clients_are_told_to_resync() {
+    let first = TestApp::spawn_with(&["--coalesce-window", "0ms"]).await;
+    let mut stream = first.subscribe(None, None).await;
+    for ty in ["volumes", "compute", "images"] {
+        first.admin_notify(ty).await;
+    }
+    let mut last = None;
+    for _ in 0..3 {
+        let event = stream
+            .next_message(Duration::from_secs(5))
+            .await
+            .expect("a notice");
+        last = event.id;
+    }
+    let last = last.expect("tracked");
+    first.stop().await;
+    // The stream ends without `return`: tRPC clients reconnect.
+    let tail = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut events = Vec::new();
+        while let Some(event) = stream.next().await {
+            events.push(event.event);
+        }
+        events
+    })
+    .await
+    .expect("the stream ends");
+    assert!(!tail.iter().any(|e| e == "return"), "{tail:?}");
+
+    // A new process knows none of the old ids: the client is told to refetch everything, once,
+    // and then follows the new process's ids.
+    let second = TestApp::spawn_with(&["--coalesce-window", "0ms"]).await;
+    let mut resumed = second.subscribe(None, Some(&last)).await;
+    let resync = resumed
+        .next_message(Duration::from_secs(5))
+        .await
+        .expect("resync");
+    assert_eq!(resync.json(), json!({ "type": "resync", "reason": "gap" }));
+    second.admin_notify("networks").await;
+    let next = resumed
+        .next_message(Duration::from_secs(5))
+        .await
+        .expect("live notices follow");
+    assert_eq!(next.json()["type"], "networks");
+}

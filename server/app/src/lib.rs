@@ -7,6 +7,7 @@
 //! - [`server`]: building the state and serving it ([`server::Tidings`]).
 //! - [`state`]: [`state::AppState`], what every handler receives.
 //! - [`updates`]: the UpdateService, the ordered, replayable bus of notices.
+//! - [`views`]: filtered lists, serialized once per version and visibility.
 //! - [`worker`]: the BackgroundWorker, polling upstream sources and detecting changes.
 //! - [`sources`]: the concrete OpenStack lists the worker polls.
 //! - [`routers`]: the procedures, one file per domain.
@@ -25,4 +26,5 @@ pub mod sources;
 pub mod state;
 pub mod telemetry;
 pub mod updates;
+pub mod views;
 pub mod worker;

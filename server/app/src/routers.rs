@@ -91,15 +91,29 @@ async fn list<T: HasProject + Clone + Serialize + Send + Sync + 'static>(
     }
     let items = source.get().await.map_err(error::source)?;
     let visibility = session.visibility();
-    let shown: Vec<&T> = items
-        .iter()
-        .filter(|item| match &project {
-            Some(project) => item.project() == Some(project.as_str()),
-            None => visibility.sees(item.scope()),
-        })
-        .collect();
-    let json = serde_json::to_vec(&shown).map_err(RpcError::internal)?;
-    Ok(Encoded::from_bytes(json.into()))
+    // A project's own list is the same for everyone allowed to ask for it.
+    let shared_by = if project.is_some() {
+        0
+    } else {
+        visibility.key()
+    };
+    let (json, hash) = ctx.state.views.get_or_make(
+        source.name(),
+        shared_by,
+        project.as_deref(),
+        &items,
+        |items| {
+            let shown: Vec<&T> = items
+                .iter()
+                .filter(|item| match &project {
+                    Some(project) => item.project() == Some(project.as_str()),
+                    None => visibility.sees(item.scope()),
+                })
+                .collect();
+            serde_json::to_vec(&shown).map_err(RpcError::internal)
+        },
+    )?;
+    Ok(Encoded::with_hash(json, hash))
 }
 
 /// One item of the source's list by id, or NOT_FOUND naming what was looked for (also when

@@ -155,6 +155,7 @@ impl Tidings {
             openstack,
             sources,
             sessions,
+            views: Arc::default(),
             admin_token: args
                 .admin_token
                 .as_deref()

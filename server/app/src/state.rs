@@ -7,6 +7,7 @@ use tidings_openstack::Client;
 use crate::auth::Sessions;
 use crate::sources::Sources;
 use crate::updates::UpdateService;
+use crate::views::Views;
 
 /// Everything a procedure may use.
 #[derive(Clone)]
@@ -19,6 +20,8 @@ pub struct AppState {
     pub sources: Arc<Sources>,
     /// The open sessions: who is calling, and what they may see.
     pub sessions: Arc<Sessions>,
+    /// Filtered lists, serialized once per (version, visibility, filter).
+    pub views: Arc<Views>,
     /// The bearer token that authorizes `admin.*`; `None` disables them.
     pub admin_token: Option<Arc<str>>,
 }

@@ -21,8 +21,46 @@ import WebSocket from 'ws';
 export const JSONRPC_CODE = {
   BAD_REQUEST: -32600,
   UNAUTHORIZED: -32001,
+  FORBIDDEN: -32003,
   NOT_FOUND: -32004,
 };
+
+/** The simulator's seeded users; each one's password is their name. */
+export const USERS = {
+  /** Admin of every project: sees everything. */
+  admin: 'admin',
+  /** Member (writer) of `demo`. */
+  alice: 'alice',
+  /** Member (writer) of `ops`. */
+  bob: 'bob',
+  /** Reader of `demo`. */
+  carol: 'carol',
+};
+
+/**
+ * Logs in through the real client (`auth.login`, a mutation over `httpLink`) and returns its
+ * answer, `{token, me}`. The password defaults to the seeded one (the user's name).
+ */
+export async function login(trpcUrl, username, { password = USERS[username] ?? username, project, fetch, headers } = {}) {
+  const client = createTRPCClient({ links: [httpLink({ url: trpcUrl, fetch, headers })] });
+  const input = project === undefined ? { username, password } : { username, password, project };
+  const session = await client.auth.login.mutate(input);
+  assert.equal(typeof session?.token, 'string', `auth.login answered ${JSON.stringify(session)}`);
+  assert.notEqual(session.token, '');
+  return session;
+}
+
+/** The HTTP headers that present a session: `Authorization: Bearer <token>`. */
+export function sessionHeaders(token) {
+  return token === undefined ? {} : { Authorization: `Bearer ${token}` };
+}
+
+/** `headers` with the session's `Authorization` added (the caller's own win). */
+function withSession(token, headers) {
+  if (token === undefined) return headers;
+  if (typeof headers === 'function') return async (...args) => ({ ...sessionHeaders(token), ...(await headers(...args)) });
+  return { ...sessionHeaders(token), ...headers };
+}
 
 /**
  * A `fetch` that records `{method, url, headers, body, status}` for each request it makes.
@@ -49,15 +87,24 @@ export function recordingFetch() {
 /**
  * A client whose subscriptions go over SSE and everything else over `httpBatchLink`
  * (`link: 'batch'`, the default) or `httpLink` (`link: 'single'`).
+ *
+ * `token` (from `login`) presents the session as applications do: `Authorization: Bearer`
+ * on the HTTP calls, and the `{token}` connection params of `httpSubscriptionLink` (which
+ * travel in the query string, as EventSource cannot set headers). Without it the client
+ * has no session.
  */
-export function makeClient(trpcUrl, { link = 'batch', fetch, headers } = {}) {
+export function makeClient(trpcUrl, { link = 'batch', fetch, headers, token } = {}) {
   const requestLink = link === 'batch' ? httpBatchLink : httpLink;
   return createTRPCClient({
     links: [
       splitLink({
         condition: (op) => op.type === 'subscription',
-        true: httpSubscriptionLink({ url: trpcUrl, EventSource }),
-        false: requestLink({ url: trpcUrl, fetch, headers }),
+        true: httpSubscriptionLink({
+          url: trpcUrl,
+          EventSource,
+          ...(token === undefined ? {} : { connectionParams: { token } }),
+        }),
+        false: requestLink({ url: trpcUrl, fetch, headers: withSession(token, headers) }),
       }),
     ],
   });
@@ -102,9 +149,12 @@ const openWsClients = new Set();
 
 /**
  * A `createWSClient` on the server's `/trpc` (its http URL turned into ws://). Options go to
- * `createWSClient`; `WebSocket` defaults to the `ws` package. Closed by `closeAllSubscriptions`.
+ * `createWSClient`; `WebSocket` defaults to the `ws` package. `token` (from `login`) presents
+ * the session as the `{token}` connection params, the first frame of every socket. Closed by
+ * `closeAllSubscriptions`.
  */
-export function makeWsClient(trpcUrl, options = {}) {
+export function makeWsClient(trpcUrl, { token, ...options } = {}) {
+  if (token !== undefined) options.connectionParams = { token };
   const wsClient = createWSClient({ WebSocket, ...options, url: trpcUrl.replace(/^http/, 'ws') });
   openWsClients.add(wsClient);
   return wsClient;
@@ -119,21 +169,21 @@ export function makeWsOnlyClient(wsClient) {
  * The usual real-time wiring: subscriptions over `wsLink`, queries and mutations over
  * `httpBatchStreamLink` (JSONL).
  */
-export function makeWsSplitClient(trpcUrl, wsClient, { fetch, headers } = {}) {
+export function makeWsSplitClient(trpcUrl, wsClient, { fetch, headers, token } = {}) {
   return createTRPCClient({
     links: [
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: wsClient }),
-        false: httpBatchStreamLink({ url: trpcUrl, fetch, headers }),
+        false: httpBatchStreamLink({ url: trpcUrl, fetch, headers: withSession(token, headers) }),
       }),
     ],
   });
 }
 
 /** A client whose queries and mutations go over `httpBatchStreamLink` alone. */
-export function makeStreamClient(trpcUrl, { fetch, headers } = {}) {
-  return createTRPCClient({ links: [httpBatchStreamLink({ url: trpcUrl, fetch, headers })] });
+export function makeStreamClient(trpcUrl, { fetch, headers, token } = {}) {
+  return createTRPCClient({ links: [httpBatchStreamLink({ url: trpcUrl, fetch, headers: withSession(token, headers) })] });
 }
 
 const openSubscriptions = new Set();
@@ -192,6 +242,10 @@ export function recordUpdates(client, input) {
      */
     waitFor(predicate, { timeoutMs = 5_000, what = 'a matching event' } = {}) {
       return waitUntil(() => events.find(predicate), timeoutMs, what);
+    },
+    /** Resolves with the subscription's error once there is one; fails on completion or timeout. */
+    waitForError({ timeoutMs = 5_000 } = {}) {
+      return waitUntil(() => errors[0], timeoutMs, 'a subscription error');
     },
     /** Resolves once at least `count` events were recorded. */
     waitForCount(count, { timeoutMs = 5_000 } = {}) {
@@ -271,6 +325,20 @@ export async function expectTRPCError(promise, { code, httpStatus, path }) {
   if (path !== undefined) assert.equal(error.data?.path, path, 'data.path');
   if (code in JSONRPC_CODE) assert.equal(error.shape?.code, JSONRPC_CODE[code], 'shape.code');
   assert.equal(typeof error.message, 'string');
+  return error;
+}
+
+/**
+ * Waits for the subscription `updates` (from `recordUpdates`) to fail, asserts that it failed
+ * with a TRPCClientError carrying `code` (data.code), `httpStatus` and the matching JSON-RPC
+ * number, and returns the error.
+ */
+export async function expectSubscriptionError(updates, { code, httpStatus, timeoutMs = 5_000 }) {
+  const error = await updates.waitForError({ timeoutMs });
+  assert.ok(error instanceof TRPCClientError, `expected a TRPCClientError, got ${error?.stack ?? error}`);
+  assert.equal(error.data?.code, code, `data.code (message: ${error.message})`);
+  if (httpStatus !== undefined) assert.equal(error.data?.httpStatus, httpStatus, 'data.httpStatus');
+  if (code in JSONRPC_CODE) assert.equal(error.shape?.code, JSONRPC_CODE[code], 'shape.code');
   return error;
 }
 

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 
-import { closeAllSubscriptions } from './client.mjs';
+import { closeAllSubscriptions, login } from './client.mjs';
 
 /** The bearer token the server is started with; `admin.*` procedures require it. */
 export const ADMIN_TOKEN = 'test-token';
@@ -113,13 +113,17 @@ export async function startServer({ bin = binaryPath(), args = serveArgs() } = {
 
 /**
  * One server for the calling test file. The returned handle exposes `trpcUrl` once the
- * `before` hook ran, and `test(name, fn)`, which on failure prints the server's output
- * for that test and always closes the subscriptions the test left open.
+ * `before` hook ran, `token`: the session of `admin` (who sees every project), logged in
+ * through the real client in that hook, `login(user)` for a session of another seeded
+ * user, and `test(name, fn)`, which on failure prints the server's output for that test
+ * and always closes the subscriptions the test left open.
  */
 export function useServer() {
   let server;
+  let adminSession;
   before(async () => {
     server = await startServer();
+    adminSession = await login(server.trpcUrl, 'admin');
   });
   after(async () => {
     closeAllSubscriptions();
@@ -131,6 +135,14 @@ export function useServer() {
     },
     get baseUrl() {
       return server.baseUrl;
+    },
+    /** The admin user's session token. */
+    get token() {
+      return adminSession.token;
+    },
+    /** Logs `username` in (a new session) and returns `{token, me}`. */
+    login(username, options) {
+      return login(server.trpcUrl, username, options);
     },
     test(name, fn, options = {}) {
       return test(name, { timeout: 30_000, ...options }, async (t) => {

@@ -9,7 +9,7 @@ const srv = useServer();
 
 srv.test('three queries issued together travel as one batched GET and all resolve', async () => {
   const http = recordingFetch();
-  const client = makeClient(srv.trpcUrl, { fetch: http.fetch });
+  const client = makeClient(srv.trpcUrl, { token: srv.token, fetch: http.fetch });
 
   const [projects, volumes, images] = await Promise.all([
     client.projects.getAll.query(),
@@ -37,7 +37,7 @@ srv.test('three queries issued together travel as one batched GET and all resolv
 });
 
 srv.test('projects.getById finds a real project and answers NOT_FOUND for "nope"', async () => {
-  const client = makeClient(srv.trpcUrl);
+  const client = makeClient(srv.trpcUrl, { token: srv.token });
   const demo = await seededProject(client, 'demo');
 
   const found = await client.projects.getById.query({ id: demo.id });
@@ -54,8 +54,8 @@ srv.test('projects.getById finds a real project and answers NOT_FOUND for "nope"
 
 srv.test('a batch mixing a hit and a miss is one 207 response with one result per call', async () => {
   const http = recordingFetch();
-  const client = makeClient(srv.trpcUrl, { fetch: http.fetch });
-  const ops = await seededProject(makeClient(srv.trpcUrl), 'ops');
+  const client = makeClient(srv.trpcUrl, { token: srv.token, fetch: http.fetch });
+  const ops = await seededProject(makeClient(srv.trpcUrl, { token: srv.token }), 'ops');
 
   const [hit, miss] = await Promise.allSettled([
     client.projects.getById.query({ id: ops.id }),
@@ -75,7 +75,7 @@ srv.test('a batch mixing a hit and a miss is one 207 response with one result pe
 
 srv.test('volumes.create returns the volume and volumes.getAll then lists it', async () => {
   const http = recordingFetch();
-  const client = makeClient(srv.trpcUrl, { fetch: http.fetch });
+  const client = makeClient(srv.trpcUrl, { token: srv.token, fetch: http.fetch });
   const demo = await seededProject(client, 'demo');
   const name = uniqueName('conf-batch');
   http.requests.length = 0;
@@ -112,7 +112,7 @@ srv.test('volumes.create returns the volume and volumes.getAll then lists it', a
 });
 
 srv.test('networks and compute instances list, and a projectId filter narrows the list', async () => {
-  const client = makeClient(srv.trpcUrl);
+  const client = makeClient(srv.trpcUrl, { token: srv.token });
   const demo = await seededProject(client, 'demo');
 
   const [networks, instances, demoInstances, noInstances, noVolumes] = await Promise.all([

@@ -9,7 +9,7 @@ const srv = useServer();
 
 srv.test('volumes.create with sizeGb "big" is BAD_REQUEST 400 naming sizeGb', async () => {
   const http = recordingFetch();
-  const client = makeClient(srv.trpcUrl, { fetch: http.fetch });
+  const client = makeClient(srv.trpcUrl, { token: srv.token, fetch: http.fetch });
   const demo = await seededProject(client, 'demo');
 
   const error = await expectTRPCError(
@@ -22,7 +22,7 @@ srv.test('volumes.create with sizeGb "big" is BAD_REQUEST 400 naming sizeGb', as
 
 for (const sizeGb of [0, -1, 1.5, null]) {
   srv.test(`volumes.create with sizeGb ${JSON.stringify(sizeGb)} is BAD_REQUEST naming sizeGb`, async () => {
-    const client = makeClient(srv.trpcUrl);
+    const client = makeClient(srv.trpcUrl, { token: srv.token });
     const demo = await seededProject(client, 'demo');
     const error = await expectTRPCError(
       client.volumes.create.mutate({ projectId: demo.id, name: uniqueName('conf-bad'), sizeGb }),
@@ -33,7 +33,7 @@ for (const sizeGb of [0, -1, 1.5, null]) {
 }
 
 srv.test('a rejected volumes.create creates nothing', async () => {
-  const client = makeClient(srv.trpcUrl);
+  const client = makeClient(srv.trpcUrl, { token: srv.token });
   const demo = await seededProject(client, 'demo');
   const name = uniqueName('conf-rejected');
   await expectTRPCError(client.volumes.create.mutate({ projectId: demo.id, name, sizeGb: 'big' }), {
@@ -46,7 +46,7 @@ srv.test('a rejected volumes.create creates nothing', async () => {
 });
 
 srv.test('projects.getById without an id is BAD_REQUEST naming id', async () => {
-  const client = makeClient(srv.trpcUrl);
+  const client = makeClient(srv.trpcUrl, { token: srv.token });
   const error = await expectTRPCError(client.projects.getById.query({}), {
     code: 'BAD_REQUEST',
     httpStatus: 400,
@@ -56,7 +56,7 @@ srv.test('projects.getById without an id is BAD_REQUEST naming id', async () => 
 });
 
 srv.test('an unknown procedure is NOT_FOUND 404 with its path, for queries and mutations', async () => {
-  const client = makeClient(srv.trpcUrl);
+  const client = makeClient(srv.trpcUrl, { token: srv.token });
   await expectTRPCError(client.nope.nothing.query(), { code: 'NOT_FOUND', httpStatus: 404, path: 'nope.nothing' });
   await expectTRPCError(client.volumes.explode.mutate({ id: 'x' }), {
     code: 'NOT_FOUND',
@@ -67,7 +67,7 @@ srv.test('an unknown procedure is NOT_FOUND 404 with its path, for queries and m
 
 srv.test('an unknown procedure in a batch fails only its own call', async () => {
   const http = recordingFetch();
-  const client = makeClient(srv.trpcUrl, { fetch: http.fetch });
+  const client = makeClient(srv.trpcUrl, { token: srv.token, fetch: http.fetch });
   const [projects, missing] = await Promise.allSettled([client.projects.getAll.query(), client.nope.nothing.query()]);
   assert.equal(http.requests.length, 1);
   assert.equal(http.requests[0].status, 207);

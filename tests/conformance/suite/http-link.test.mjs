@@ -9,7 +9,7 @@ const srv = useServer();
 
 srv.test('httpLink sends a query as GET /trpc/<path> and a mutation as POST', async () => {
   const http = recordingFetch();
-  const client = makeClient(srv.trpcUrl, { link: 'single', fetch: http.fetch });
+  const client = makeClient(srv.trpcUrl, { token: srv.token, link: 'single', fetch: http.fetch });
 
   const projects = await client.projects.getAll.query();
   assert.ok(Array.isArray(projects));
@@ -43,7 +43,7 @@ srv.test('httpLink sends a query as GET /trpc/<path> and a mutation as POST', as
 
 srv.test('httpLink volumes.delete removes a volume once it has left "creating"', async () => {
   const http = recordingFetch();
-  const client = makeClient(srv.trpcUrl, { link: 'single', fetch: http.fetch });
+  const client = makeClient(srv.trpcUrl, { token: srv.token, link: 'single', fetch: http.fetch });
   const ops = await seededProject(client, 'ops');
   const volume = await client.volumes.create.mutate({ projectId: ops.id, name: uniqueName('conf-delete'), sizeGb: 1 });
   await eventually(
@@ -66,7 +66,7 @@ srv.test('httpLink volumes.delete removes a volume once it has left "creating"',
 
 srv.test('httpLink reports NOT_FOUND for an unknown project as a single 404', async () => {
   const http = recordingFetch();
-  const client = makeClient(srv.trpcUrl, { link: 'single', fetch: http.fetch });
+  const client = makeClient(srv.trpcUrl, { token: srv.token, link: 'single', fetch: http.fetch });
   await expectTRPCError(client.projects.getById.query({ id: 'nope' }), {
     code: 'NOT_FOUND',
     httpStatus: 404,
@@ -91,11 +91,11 @@ srv.test('admin.notify without the token, or with a wrong one, is UNAUTHORIZED',
 });
 
 srv.test('admin.notify with the token delivers a notice of that type to a subscriber', async () => {
-  const anonymous = makeClient(srv.trpcUrl);
+  const user = makeClient(srv.trpcUrl, { token: srv.token });
   const admin = makeClient(srv.trpcUrl, { link: 'single', headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
-  const demo = await seededProject(anonymous, 'demo');
+  const demo = await seededProject(user, 'demo');
 
-  const updates = recordUpdates(anonymous);
+  const updates = recordUpdates(user);
   await updates.started();
 
   await admin.admin.notify.mutate({ type: 'networks', scope: demo.id });

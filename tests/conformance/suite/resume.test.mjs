@@ -8,7 +8,7 @@ import { ADMIN_TOKEN, useServer } from '../lib/server.mjs';
 const srv = useServer();
 
 srv.test('subscribing again with {lastEventId: N} replays the missed notices in order, once each', async () => {
-  const client = makeClient(srv.trpcUrl);
+  const client = makeClient(srv.trpcUrl, { token: srv.token });
   const admin = makeClient(srv.trpcUrl, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
 
   // A witness that stays connected throughout sees every notice the server emits.
@@ -46,7 +46,7 @@ srv.test('subscribing again with {lastEventId: N} replays the missed notices in 
 });
 
 srv.test('resuming from the latest id replays nothing', async () => {
-  const client = makeClient(srv.trpcUrl);
+  const client = makeClient(srv.trpcUrl, { token: srv.token });
   const admin = makeClient(srv.trpcUrl, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
   const first = recordUpdates(client);
   await first.started();

@@ -8,6 +8,7 @@ import {
   makeStreamClient,
   recordingFetch,
   seededProject,
+  sessionHeaders,
   uniqueName,
 } from '../lib/client.mjs';
 import { useServer } from '../lib/server.mjs';
@@ -16,7 +17,7 @@ const srv = useServer();
 
 srv.test('queries batched in one JSONL request, one of them failing, each settle with their own result', async () => {
   const http = recordingFetch();
-  const client = makeStreamClient(srv.trpcUrl, { fetch: http.fetch });
+  const client = makeStreamClient(srv.trpcUrl, { token: srv.token, fetch: http.fetch });
 
   const [projects, missing, volumes, images] = await Promise.allSettled([
     client.projects.getAll.query(),
@@ -48,7 +49,7 @@ srv.test('queries batched in one JSONL request, one of them failing, each settle
 
 srv.test('a mutation over httpBatchStreamLink (POST), then a typed validation error', async () => {
   const http = recordingFetch();
-  const client = makeStreamClient(srv.trpcUrl, { fetch: http.fetch });
+  const client = makeStreamClient(srv.trpcUrl, { token: srv.token, fetch: http.fetch });
   const demo = await seededProject(client, 'demo');
   const name = uniqueName('conf-jsonl');
   const volume = await client.volumes.create.mutate({ projectId: demo.id, name, sizeGb: 1 });
@@ -68,7 +69,7 @@ srv.test('the stream itself: a head line for every call, then one line per call 
   const input = encodeURIComponent(JSON.stringify({ 1: { id: 'does-not-exist' } }));
   const response = await fetch(
     `${srv.trpcUrl}/compute.instances.getAll,projects.getById,projects.getAll?batch=1&input=${input}`,
-    { headers: { 'trpc-accept': 'application/jsonl' } },
+    { headers: { 'trpc-accept': 'application/jsonl', ...sessionHeaders(srv.token) } },
   );
   assert.equal(response.status, 200);
   assert.equal(response.headers.get('content-type'), 'application/json');

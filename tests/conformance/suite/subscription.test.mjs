@@ -8,7 +8,7 @@ import { useServer } from '../lib/server.mjs';
 const srv = useServer();
 
 srv.test('a volumes.create in a project reaches a subscriber as a tracked volumes notice within 1 s', async () => {
-  const client = makeClient(srv.trpcUrl);
+  const client = makeClient(srv.trpcUrl, { token: srv.token });
   const ops = await seededProject(client, 'ops');
 
   const updates = recordUpdates(client);
@@ -40,7 +40,7 @@ srv.test('a volumes.create in a project reaches a subscriber as a tracked volume
 });
 
 srv.test('the types filter only lets the requested notice types through', async () => {
-  const client = makeClient(srv.trpcUrl);
+  const client = makeClient(srv.trpcUrl, { token: srv.token });
   const demo = await seededProject(client, 'demo');
 
   const onlyImages = recordUpdates(client, { types: ['images'] });

@@ -9,6 +9,7 @@ import {
   closeAllSubscriptions,
   eventually,
   expectTRPCError,
+  login,
   makeWsClient,
   makeWsOnlyClient,
   makeWsSplitClient,
@@ -24,7 +25,7 @@ const srv = useServer();
 
 srv.test('wsLink: a query, a mutation and a typed error, each on the socket', async () => {
   const wire = recordingWebSocket();
-  const client = makeWsOnlyClient(makeWsClient(srv.trpcUrl, { WebSocket: wire.WebSocket }));
+  const client = makeWsOnlyClient(makeWsClient(srv.trpcUrl, { WebSocket: wire.WebSocket, token: srv.token }));
 
   const demo = await seededProject(client, 'demo');
   const name = uniqueName('conf-ws');
@@ -40,7 +41,7 @@ srv.test('wsLink: a query, a mutation and a typed error, each on the socket', as
   await expectTRPCError(client.nope.nothing.query(), { code: 'NOT_FOUND', httpStatus: 404, path: 'nope.nothing' });
 
   const sent = wire.sent().map((s) => s.message.method);
-  assert.deepEqual(sent, ['query', 'mutation', 'mutation', 'query']);
+  assert.deepEqual(sent, ['connectionParams', 'query', 'mutation', 'mutation', 'query']);
   const replies = wire.received().map((r) => r.message);
   assert.equal(replies.length, 4, JSON.stringify(replies));
   assert.deepEqual(replies[1], { id: 2, result: { type: 'data', data: volume } });
@@ -49,7 +50,7 @@ srv.test('wsLink: a query, a mutation and a typed error, each on the socket', as
 
 srv.test('wsLink: updates.subscribe receives the tracked notice a mutation caused', async () => {
   const wire = recordingWebSocket();
-  const client = makeWsOnlyClient(makeWsClient(srv.trpcUrl, { WebSocket: wire.WebSocket }));
+  const client = makeWsOnlyClient(makeWsClient(srv.trpcUrl, { WebSocket: wire.WebSocket, token: srv.token }));
   const ops = await seededProject(client, 'ops');
 
   const updates = recordUpdates(client);
@@ -77,18 +78,20 @@ srv.test('wsLink: updates.subscribe receives the tracked notice a mutation cause
 
 srv.test('wsLink with connectionParams: the first frame carries them and calls still work', async () => {
   const wire = recordingWebSocket();
-  const wsClient = makeWsClient(srv.trpcUrl, { WebSocket: wire.WebSocket, connectionParams: { token: 'abc' } });
+  const { token } = await srv.login('admin');
+  const wsClient = makeWsClient(srv.trpcUrl, { WebSocket: wire.WebSocket, connectionParams: { token } });
   const client = makeWsOnlyClient(wsClient);
   const projects = await client.projects.getAll.query();
   assert.ok(projects.length > 0);
   const first = wire.frames.find((f) => f.dir === '>>');
-  assert.deepEqual(JSON.parse(first.data), { method: 'connectionParams', data: { token: 'abc' } });
+  assert.deepEqual(JSON.parse(first.data), { method: 'connectionParams', data: { token } });
 });
 
 srv.test('splitLink: subscriptions over wsLink, queries and mutations over httpBatchStreamLink', async () => {
   const wire = recordingWebSocket();
   const http = recordingFetch();
-  const client = makeWsSplitClient(srv.trpcUrl, makeWsClient(srv.trpcUrl, { WebSocket: wire.WebSocket }), {
+  const client = makeWsSplitClient(srv.trpcUrl, makeWsClient(srv.trpcUrl, { WebSocket: wire.WebSocket, token: srv.token }), {
+    token: srv.token,
     fetch: http.fetch,
   });
   const demo = await seededProject(client, 'demo');
@@ -100,9 +103,10 @@ srv.test('splitLink: subscriptions over wsLink, queries and mutations over httpB
 
   assert.deepEqual(
     wire.sent().map((s) => s.message.method),
-    ['subscription'],
-    'only the subscription went over the socket',
+    ['connectionParams', 'subscription'],
+    'only the session and the subscription went over the socket',
   );
+  for (const request of http.requests) assert.equal(request.headers.get('authorization'), `Bearer ${srv.token}`);
   assert.deepEqual(
     http.requests.map((r) => `${r.method} ${r.url.pathname}`),
     ['GET /trpc/projects.getAll', 'POST /trpc/volumes.create'],
@@ -119,8 +123,15 @@ test('resume: after shutdown sends reconnect, the client resubscribes with lastE
   let second;
   try {
     const port = new URL(first.baseUrl).port;
+    // Sessions live in the server process: the replacement knows none of the first one's, so
+    // the app logs in again there. Each socket's connectionParams wait for the current login.
+    let session = login(first.trpcUrl, 'admin');
     const wire = recordingWebSocket();
-    const wsClient = makeWsClient(first.trpcUrl, { WebSocket: wire.WebSocket, retryDelayMs: () => 200 });
+    const wsClient = makeWsClient(first.trpcUrl, {
+      WebSocket: wire.WebSocket,
+      retryDelayMs: () => 200,
+      connectionParams: async () => ({ token: (await session).token }),
+    });
     const client = makeWsOnlyClient(wsClient);
     const demo = await seededProject(client, 'demo');
 
@@ -130,15 +141,24 @@ test('resume: after shutdown sends reconnect, the client resubscribes with lastE
     const seen = await updates.waitFor((e) => e.data?.type === 'volumes', { timeoutMs: 1_000 });
 
     // SIGTERM: the server tells the socket to reconnect, closes it, and exits.
+    let loggedInAgain;
+    session = new Promise((resolve) => {
+      loggedInAgain = resolve;
+    });
     await first.stop();
     const socketOne = wire.frames.filter((f) => f.socket === 1);
     const farewell = socketOne.findIndex((f) => f.data === '{"id":null,"method":"reconnect"}');
     assert.ok(farewell >= 0, `no reconnect frame: ${JSON.stringify(socketOne.slice(-3))}`);
     await waitUntil(() => wire.frames.some((f) => f.socket === 1 && f.dir === 'close'));
+    // The last notice the first server delivered: `seen`, or a later one (the new volume
+    // leaving "creating" makes another volumes notice, which may arrive before the shutdown).
+    const lastSeen = updates.events.at(-1);
+    assert.ok(updates.events.indexOf(lastSeen) >= updates.events.indexOf(seen), 'seen was delivered');
 
     // A new server on the same address; the client finds it and resubscribes.
     const args = serveArgs().map((arg) => (arg === '127.0.0.1:0' ? `127.0.0.1:${port}` : arg));
     second = await startServer({ args });
+    loggedInAgain(await login(second.trpcUrl, 'admin'));
     const resubscribed = await waitUntil(
       () =>
         wire
@@ -146,7 +166,7 @@ test('resume: after shutdown sends reconnect, the client resubscribes with lastE
           .find((s) => s.socket > 1 && s.message.method === 'subscription' && s.message.params?.path === 'updates.subscribe'),
       { what: 'a resubscription on a new socket' },
     );
-    assert.equal(resubscribed.message.params.lastEventId, seen.id, 'resubscribed from the last event seen');
+    assert.equal(resubscribed.message.params.lastEventId, lastSeen.id, 'resubscribed from the last event seen');
 
     // The replacement's log does not hold that id: it says resync, then the stream goes on live.
     const resync = await updates.waitFor((e) => (e.data ?? e)?.type === 'resync', { timeoutMs: 5_000, what: 'a resync' });

@@ -584,3 +584,31 @@ async fn cross_site_requests_are_refused_in_each_protocols_envelope() {
         .unwrap();
     assert_eq!(own.status(), 200);
 }
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled_without_asking_keystone() {
+    let app = TestApp::spawn().await;
+    let anonymous = reqwest::Client::new();
+    let attempt = |password: &'static str| {
+        anonymous
+            .post(format!("{}/trpc/auth.login", app.base))
+            .json(&json!({ "username": "bob", "password": password }))
+            .send()
+    };
+    for _ in 0..5 {
+        let wrong: Value = attempt("guess").await.unwrap().json().await.unwrap();
+        assert_eq!(wrong["error"]["data"]["code"], "UNAUTHORIZED");
+    }
+    let keystone_before = app.sim.stats();
+    let refused = attempt("bob").await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["data"]["code"], "TOO_MANY_REQUESTS", "{body}");
+    assert_eq!(
+        format!("{:?}", app.sim.stats()),
+        format!("{keystone_before:?}"),
+        "refused before reaching Keystone"
+    );
+    // Other users are not affected.
+    app.user("alice").await;
+}

@@ -27,6 +27,16 @@ use tokio_util::sync::CancellationToken;
 /// The cookie that carries the session token.
 pub const COOKIE_NAME: &str = "tidings_session";
 
+/// Failed logins of one user name allowed per [`FAILURE_WINDOW`]; further attempts are refused
+/// without asking Keystone until the window ends.
+const MAX_FAILURES: u32 = 5;
+/// The window failed logins are counted in.
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Most user names whose failures are remembered (past it the oldest record is forgotten).
+const MAX_FAILURE_RECORDS: usize = 10_000;
+/// Most sessions one user holds at once; a further login ends their oldest.
+const MAX_SESSIONS_PER_USER: usize = 64;
+
 /// Roles that may change resources of a project (any role may see them).
 const WRITER_ROLES: [&str; 3] = ["admin", "member", "_member_"];
 
@@ -293,6 +303,8 @@ pub struct Sessions {
     /// How to reach Keystone: everything but the user's credentials.
     keystone: ClientConfig,
     open: RwLock<HashMap<Arc<str>, Arc<Session>>>,
+    /// Recent failed logins by user name: how many, since when.
+    failures: std::sync::Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -312,6 +324,7 @@ impl Sessions {
             config,
             keystone,
             open: RwLock::new(HashMap::new()),
+            failures: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -328,6 +341,93 @@ impl Sessions {
     /// Authenticates `username` with `password` against Keystone and opens a session covering
     /// every project the user has a role on, or only `project` (a name or an id) when given.
     pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        project: Option<&str>,
+    ) -> Result<Arc<Session>, RpcError> {
+        self.check_failures(username)?;
+        let opened = self.open_session(username, password, project).await;
+        match &opened {
+            Err(error) if error.code == ErrorCode::Unauthorized => self.count_failure(username),
+            Ok(session) => {
+                self.forget_failures(username);
+                self.bound_sessions_of(session);
+            }
+            Err(_) => {}
+        }
+        opened
+    }
+
+    /// Refuses a user name that failed too often lately (`TOO_MANY_REQUESTS`).
+    fn check_failures(&self, username: &str) -> Result<(), RpcError> {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        match failures.get(username) {
+            Some((count, since)) if *count >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW => {
+                Err(RpcError::new(
+                    ErrorCode::TooManyRequests,
+                    "too many failed logins; try again in a minute",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn count_failure(&self, username: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.len() >= MAX_FAILURE_RECORDS && !failures.contains_key(username) {
+            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+            if failures.len() >= MAX_FAILURE_RECORDS
+                && let Some(oldest) = failures
+                    .iter()
+                    .min_by_key(|(_, (_, since))| *since)
+                    .map(|(name, _)| name.clone())
+            {
+                failures.remove(&oldest);
+            }
+        }
+        let now = Instant::now();
+        let entry = failures.entry(username.to_owned()).or_insert((0, now));
+        if entry.1.elapsed() >= FAILURE_WINDOW {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+        if entry.0 == MAX_FAILURES {
+            tracing::warn!(
+                user = username,
+                "too many failed logins; refusing for a while"
+            );
+        }
+    }
+
+    fn forget_failures(&self, username: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(username);
+    }
+
+    /// Ends the oldest sessions of `session`'s user beyond [`MAX_SESSIONS_PER_USER`].
+    fn bound_sessions_of(&self, session: &Session) {
+        let mut theirs: Vec<(Instant, Arc<str>)> = self
+            .open
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|s| s.user_id == session.user_id)
+            .map(|s| (s.created, Arc::clone(&s.token)))
+            .collect();
+        if theirs.len() <= MAX_SESSIONS_PER_USER {
+            return;
+        }
+        theirs.sort();
+        let excess = theirs.len() - MAX_SESSIONS_PER_USER;
+        for (_, token) in theirs.into_iter().take(excess) {
+            self.end(&token);
+        }
+    }
+
+    async fn open_session(
         &self,
         username: &str,
         password: &str,

@@ -219,7 +219,7 @@ async fn queries_return_only_what_the_user_may_see() {
     for (user, own) in [(&alice, &demo), (&bob, &ops)] {
         for path in ["compute.instances.getAll", "volumes.getAll"] {
             let seen = user.query(path, None).await;
-            assert_eq!(project_ids(seen.data()), [own.clone()], "{path}");
+            assert_eq!(project_ids(seen.data()), std::slice::from_ref(own), "{path}");
         }
         let projects = user.query("projects.getAll", None).await;
         let names: Vec<&str> = projects
@@ -321,7 +321,7 @@ async fn sse_notices(stream: &mut tidings_tests::SseReader, wait: Duration) -> V
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + wait;
     while let Ok(Some(event)) = tokio::time::timeout_at(deadline, stream.next()).await {
-        if event.event != "" {
+        if !event.event.is_empty() {
             continue;
         }
         let data = event.json();

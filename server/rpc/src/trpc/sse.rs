@@ -48,7 +48,13 @@ pub(super) fn respond<S: Clone + Send + Sync + 'static>(
 ) -> Response {
     let config = &trpc.config.sse;
     let connected = connected_frame(config.reconnect_after_inactivity);
-    let last_id = input.last_event_id.clone();
+    // Restored with `restore-id` after untracked values. The id a browser holds came from an
+    // `id:` line, so it has no line break; one that has (only a hand-made URL sends it) would
+    // break the stream's framing, and there is nothing to restore.
+    let last_id = input
+        .last_event_id
+        .clone()
+        .filter(|id| !id.contains(['\n', '\r']));
     let allow = method_check
         .is_err()
         .then(|| allowed_methods(&trpc, ProcedureKind::Subscription));

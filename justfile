@@ -19,7 +19,7 @@ sim *ARGS:
 
 # Run every test: lints, Rust unit and integration tests, the @trpc/client conformance suite,
 # the TypeScript bindings, the Python JSON-RPC clients and the web client.
-test: lint test-rust test-conformance test-bindings test-python test-web
+test: lint test-rust fuzz-short test-conformance test-bindings test-python test-web
 
 # The Redis bus tests need a real redis-server; without one they fail, saying so.
 # Rust unit and integration tests (nextest when installed).
@@ -29,6 +29,35 @@ test-rust: redis-server
     else \
         cargo test --workspace --no-fail-fast; \
     fi
+
+# Fuzz the engine's request decoding briefly (part of `test`): every target for 20 s, from the
+# committed seeds only, so the run takes as long whatever earlier runs found.
+fuzz-short: (_fuzz "20" "fresh")
+
+# Fuzz the engine's request decoding (server/rpc/fuzz): each target for SECONDS, all targets or
+# the ones named (trpc_http, trpc_ws, jsonrpc, raw_input), e.g. `just fuzz 600 trpc_http`. What
+# a run finds is kept in server/rpc/fuzz/target/corpus/<target>/ and the next run starts there.
+# Stable Rust is enough: without a sanitizer (`-s none`) cargo-fuzz needs no nightly flags. A
+# crash fails the recipe and leaves its input in server/rpc/fuzz/artifacts/<target>/; replay it
+# with `cd server/rpc/fuzz && cargo fuzz run -s none <target> <file>`.
+fuzz SECONDS="600" *TARGETS: (_fuzz SECONDS "keep" TARGETS)
+
+_fuzz SECONDS CORPUS *TARGETS:
+    command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+    cd server/rpc/fuzz && cargo fuzz build -s none
+    cd server/rpc/fuzz && for target in {{ if TARGETS == "" { "$(cargo fuzz list)" } else { TARGETS } }}; do \
+        work="target/corpus/$target"; log="target/fuzz-$target.log"; \
+        if [ "{{CORPUS}}" = fresh ]; then work="target/corpus-short/$target"; rm -rf "$work"; fi; \
+        mkdir -p "$work"; \
+        if ! cargo fuzz run -s none "$target" "$work" "corpus/$target" -- \
+            -max_total_time={{SECONDS}} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+            >"$log" 2>&1; then \
+            tail -n 60 "$log"; \
+            echo "fuzz target $target failed: its input is in server/rpc/fuzz/artifacts/$target/"; \
+            exit 1; \
+        fi; \
+        echo "$target: $(grep -E '^Done' "$log") ($(grep -oE 'average_exec_per_sec: *[0-9]+' "$log"))"; \
+    done
 
 # Installs redis-server (Debian's package; as root, as in CI) when it is missing.
 redis-server:

@@ -97,6 +97,8 @@ struct Endpoint {
     stop: StopHandle,
     /// Kept so that the stop handle only fires on shutdown.
     _server: ServerHandle,
+    /// Largest request body.
+    max_body: usize,
 }
 
 /// The routes serving `registry` over JSON-RPC at `config.path`. Call it inside a Tokio
@@ -136,6 +138,7 @@ pub fn jsonrpc_router<S: Clone + Send + Sync + 'static>(
         methods,
         stop,
         _server: server,
+        max_body: usize::try_from(config.max_request_body_bytes).unwrap_or(usize::MAX),
     });
     Router::new().route(&config.path, any(serve).with_state(endpoint))
 }
@@ -164,6 +167,10 @@ async fn serve(State(endpoint): State<Arc<Endpoint>>, mut request: Request) -> R
         response: Default::default(),
     };
     request.extensions_mut().insert(Arc::new(meta));
+    let request = match screen_ids(&endpoint, request).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
     let mut service = endpoint
         .builder
         .clone()
@@ -188,4 +195,95 @@ pub fn error_response(error: &RpcError) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+/// Refuses an HTTP request whose `id` JSON-RPC allows but jsonrpsee cannot carry (a negative or
+/// fractional number, a number past u64, or anything that is neither string, number nor null).
+/// jsonrpsee would take such a call for a notification: run it, answer nothing. It is answered
+/// instead with an invalid-request error and not run. Other bodies pass through unchanged
+/// (oversized ones to jsonrpsee's own 413; WebSocket messages are not screened).
+async fn screen_ids(endpoint: &Endpoint, request: Request) -> Result<Request, Response> {
+    use http::header::CONTENT_LENGTH;
+    if request.method() != http::Method::POST {
+        return Ok(request);
+    }
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > endpoint.max_body) {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, endpoint.max_body)
+        .await
+        .map_err(|_| {
+            error_response(&RpcError::new(
+                crate::error::ErrorCode::PayloadTooLarge,
+                "request body too large",
+            ))
+        })?;
+    if let Some(id) = unusable_id(&bytes) {
+        return Err(error_response(&RpcError::bad_request(format!(
+            "Invalid request id {id}: use a string, a non-negative integer or null"
+        ))));
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+/// The first `id` of a request or batch that is not a string, an unsigned integer or null.
+fn unusable_id(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Probe<'a> {
+        #[serde(borrow, default)]
+        id: Option<&'a RawValue>,
+    }
+    let usable = |raw: &RawValue| {
+        let text = raw.get();
+        text.starts_with('"') || text.parse::<u64>().is_ok()
+    };
+    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+    let ids: Vec<Option<&RawValue>> = match first {
+        b'{' => vec![serde_json::from_slice::<Probe<'_>>(body).ok()?.id],
+        b'[' => serde_json::from_slice::<Vec<Probe<'_>>>(body)
+            .ok()?
+            .into_iter()
+            .map(|p| p.id)
+            .collect(),
+        _ => return None,
+    };
+    ids.into_iter()
+        .flatten()
+        .find(|raw| !usable(raw))
+        .map(|raw| raw.get().chars().take(40).collect())
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::unusable_id;
+
+    #[test]
+    fn ids_jsonrpsee_cannot_carry_are_found() {
+        for ok in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":"a","method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","method":"m"}"#,
+            r#"[{"id":1,"method":"m"},{"method":"n"}]"#,
+            "not json",
+        ] {
+            assert_eq!(unusable_id(ok.as_bytes()), None, "{ok}");
+        }
+        for bad in [
+            r#"{"jsonrpc":"2.0","id":-1,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":1.5,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":true,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":[1],"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":18446744073709551616,"method":"m"}"#,
+            r#"[{"id":1,"method":"m"},{"id":-2,"method":"n"}]"#,
+        ] {
+            assert!(unusable_id(bad.as_bytes()).is_some(), "{bad}");
+        }
+    }
 }

@@ -369,6 +369,33 @@ async fn notifications_run_without_a_reply() {
 }
 
 #[tokio::test]
+async fn a_call_whose_id_jsonrpsee_cannot_hold_is_refused_not_run_unanswered() {
+    let server = Server::spawn().await;
+    for id in ["-1", "1.5", "true", "[1]", "18446744073709551616"] {
+        let (status, body) = server
+            .post(format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"things.create","params":{{"name":"n"}}}}"#
+            ))
+            .await;
+        assert_eq!(status, 400, "{id}: {body}");
+        assert_eq!(body["error"]["code"], -32600, "{id}: {body}");
+        assert_eq!(body["id"], Value::Null);
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid request id"),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        server.state.created.load(Ordering::SeqCst),
+        0,
+        "nothing ran"
+    );
+}
+
+#[tokio::test]
 async fn size_and_batch_limits() {
     let server = Server::spawn().await;
     let big = format!(

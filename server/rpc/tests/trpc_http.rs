@@ -181,7 +181,7 @@ async fn etag_and_304_revalidation() {
     let r = get("/trpc/things.big").await;
     assert_eq!(r.status, 200, "{}", r.text());
     let tag = r.headers["etag"].to_str().unwrap().to_owned();
-    assert_eq!(r.headers["cache-control"], "no-cache");
+    assert_eq!(r.headers["cache-control"], "private, no-cache");
     let again = get_with("/trpc/things.big", &[("if-none-match", &tag)]).await;
     assert_eq!(again.status, 304);
     assert!(again.body.is_empty());

@@ -56,8 +56,9 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// Whether `data` holds nothing but calls without an `id` member. jsonrpsee reads a call that
-/// is no valid request object to it as a notification (run, never answered): members repeated,
-/// strings not UTF-8, or an id it cannot hold (only null, a u64 or a string: not `-1`, `1.5`).
+/// is no valid request object to it as a notification (run, never answered): members repeated
+/// or strings not UTF-8. (An id it cannot hold — `-1`, `1.5` — is refused before it with
+/// -32600 and HTTP 400, so such calls are never silently run.)
 fn only_notifications(data: &[u8]) -> bool {
     if std::str::from_utf8(data).is_err() {
         return true;
@@ -77,7 +78,7 @@ fn only_notifications(data: &[u8]) -> bool {
         params: Option<serde::de::IgnoredAny>,
     }
     let notification = |raw: &RawValue| match serde_json::from_str::<Call>(raw.get()) {
-        Ok(call) => call.id.is_none_or(|id| !(id.is_u64() || id.is_string())),
+        Ok(call) => call.id.is_none(),
         Err(_) => true,
     };
     match serde_json::from_slice::<Vec<&RawValue>>(data) {

@@ -219,7 +219,11 @@ async fn queries_return_only_what_the_user_may_see() {
     for (user, own) in [(&alice, &demo), (&bob, &ops)] {
         for path in ["compute.instances.getAll", "volumes.getAll"] {
             let seen = user.query(path, None).await;
-            assert_eq!(project_ids(seen.data()), std::slice::from_ref(own), "{path}");
+            assert_eq!(
+                project_ids(seen.data()),
+                std::slice::from_ref(own),
+                "{path}"
+            );
         }
         let projects = user.query("projects.getAll", None).await;
         let names: Vec<&str> = projects

@@ -103,9 +103,21 @@ fmt:
     cargo fmt --all
 
 # The benchmark (release build): Tidings against a bare axum ceiling and a stock tRPC v11 Node
-# server, fan-out, queries, herd and worker; prints one table and writes BENCHMARKS.md. Not part
-# of `test`. Options go to `tidings-bench run` (e.g. `just bench --only queries`).
-bench *ARGS:
+# server, fan-out, queries, herd and worker, and the fan-out over two instances sharing one Redis
+# (`cluster`); prints the tables and writes BENCHMARKS.md. Not part of `test`. Options go to
+# `tidings-bench run` (e.g. `just bench --only queries`; `just bench --only cluster` rewrites
+# only the scale-out section).
+bench *ARGS: redis-server
     cargo build --release -p tidings -p tidings-bench
     ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; \
         target/release/tidings-bench run {{ARGS}}
+
+# A bounded soak of a real server (release build, over a separate simulator, all on 127.0.0.1):
+# SSE and WebSocket subscribers coming and going, some that stop reading, mutations, queries and
+# upstream faults, for SECONDS of churn after a warm-up; samples the server's RSS and open file
+# descriptors and fails when they did not come back within bounds. `just soak 60` for a quick
+# run; further options go to `tidings-bench soak` (e.g. `just soak 600 --rss-factor 1.3`).
+soak SECONDS="600" *ARGS:
+    cargo build --release -p tidings -p tidings-bench
+    ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; \
+        target/release/tidings-bench soak --duration {{SECONDS}}s {{ARGS}}

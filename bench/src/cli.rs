@@ -24,6 +24,9 @@ pub struct Cli {
 pub enum Command {
     /// Run every scenario against the three servers, print the table, write BENCHMARKS.md.
     Run(RunArgs),
+    /// Soak a real server with churn and faults; fail if its memory or file descriptors grow
+    /// without bound.
+    Soak(SoakArgs),
     /// Serve the bare ceiling (started by `run`).
     Bare(BareArgs),
     /// Measure Tidings' worker polling a simulated cloud (started by `run`).
@@ -48,7 +51,8 @@ pub struct RunArgs {
     /// The command line to print in the report.
     #[arg(long, default_value = "just bench")]
     pub command: String,
-    /// Scenarios to run (fanout, queries, herd, worker); all by default.
+    /// Scenarios to run (fanout, queries, herd, worker, cluster); all by default. `cluster`
+    /// alone rewrites only the scale-out section of the report.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Subscriber counts of the fan-out runs.
@@ -91,6 +95,53 @@ impl RunArgs {
     pub fn wants(&self, scenario: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|s| s == scenario)
     }
+}
+
+/// Options of `soak`.
+#[derive(Debug, Clone, Args)]
+pub struct SoakArgs {
+    /// The Tidings release binary (serves and simulates).
+    #[arg(long, default_value = "target/release/tidings")]
+    pub tidings: PathBuf,
+    /// Scratch directory (server logs).
+    #[arg(long, default_value = "target/soak")]
+    pub workdir: PathBuf,
+    /// Churn after the warm-up (e.g. `600s`, `10m`).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Churn before the baseline; default a tenth of `--duration`, 10 to 60 s.
+    #[arg(long, value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+    /// Time between samples; default a twentieth of `--duration`, 3 to 30 s.
+    #[arg(long, value_parser = parse_duration)]
+    pub sample_every: Option<Duration>,
+    /// Largest allowed end RSS, as a multiple of the baseline.
+    #[arg(long, default_value_t = 1.5)]
+    pub rss_factor: f64,
+    /// File descriptors the end may hold beyond the baseline (idle upstream connections).
+    #[arg(long, default_value_t = 16)]
+    pub fd_slack: u64,
+    /// SSE subscribers coming and going.
+    #[arg(long, default_value_t = 24)]
+    pub sse: usize,
+    /// WebSocket subscribers coming and going (tRPC and JSON-RPC in turn).
+    #[arg(long, default_value_t = 12)]
+    pub ws: usize,
+    /// Subscribers that stop reading and hold on (SSE and tRPC WebSocket in turn).
+    #[arg(long, default_value_t = 4)]
+    pub stalled: usize,
+    /// Create-then-delete loops.
+    #[arg(long, default_value_t = 2)]
+    pub mutators: usize,
+    /// Query loops.
+    #[arg(long, default_value_t = 2)]
+    pub readers: usize,
+    /// `admin.notify` calls per second.
+    #[arg(long, default_value_t = 50)]
+    pub notify_rate: u32,
+    /// Background actions per second of the simulated cloud's other users.
+    #[arg(long, default_value_t = 0.5)]
+    pub sim_activity: f64,
 }
 
 /// Options of `bare`.
@@ -157,6 +208,15 @@ mod tests {
         assert!(args.wants("fanout") && !args.wants("herd"));
         assert_eq!(args.query_time, Duration::from_millis(500));
         assert!(Cli::try_parse_from(["tidings-bench", "bare", "--data", "d"]).is_ok());
+        let Command::Soak(soak) =
+            Cli::try_parse_from(["tidings-bench", "soak", "--duration", "60s"])
+                .unwrap()
+                .command
+        else {
+            panic!("soak")
+        };
+        assert_eq!(soak.duration, Duration::from_secs(60));
+        assert_eq!(soak.warmup, None);
         assert!(Cli::try_parse_from(["tidings-bench", "worker"]).is_err());
         assert!(
             Cli::try_parse_from(["tidings-bench", "worker", "--url", "http://x/trpc/a"]).is_ok()

@@ -19,10 +19,12 @@ mod ws;
 
 pub use ws::{WsProtocol, WsSubscriber};
 
-/// One keep-alive connection.
+/// One keep-alive connection; every request on it carries its `authorization` (a session's
+/// bearer token) unless the request names its own.
 pub struct Conn {
     send: SendRequest<Full<Bytes>>,
     host: String,
+    auth: Option<Arc<str>>,
 }
 
 /// What a request got back: status, body size, ETag.
@@ -41,8 +43,13 @@ pub struct Reply {
 }
 
 impl Conn {
-    /// Connects to `addr`.
+    /// Connects to `addr`, without credentials.
     pub async fn open(addr: SocketAddr) -> anyhow::Result<Self> {
+        Self::open_as(addr, None).await
+    }
+
+    /// Connects to `addr`; `auth` is the `authorization` header value every request sends.
+    pub async fn open_as(addr: SocketAddr, auth: Option<Arc<str>>) -> anyhow::Result<Self> {
         let stream = TcpStream::connect(addr)
             .await
             .with_context(|| format!("connect {addr}"))?;
@@ -52,6 +59,7 @@ impl Conn {
         Ok(Self {
             send,
             host: addr.to_string(),
+            auth,
         })
     }
 
@@ -68,6 +76,13 @@ impl Conn {
             .header(header::HOST, &self.host);
         for (name, value) in headers {
             builder = builder.header(*name, *value);
+        }
+        if let Some(auth) = &self.auth
+            && !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        {
+            builder = builder.header(header::AUTHORIZATION, auth.as_ref());
         }
         Ok(builder.body(Full::new(body))?)
     }
@@ -191,7 +206,10 @@ pub(crate) fn notice_seq(line: &[u8], run: &str) -> Option<usize> {
         .ok()
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+/// What a resync notice carries.
+pub(crate) const RESYNC: &[u8] = b"\"type\":\"resync\"";
+
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
@@ -203,9 +221,14 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    /// Connects and subscribes with GET `path`, waiting for the first bytes of the stream.
-    pub async fn open(addr: SocketAddr, path: &str) -> anyhow::Result<Self> {
-        let mut conn = Conn::open(addr).await?;
+    /// Connects and subscribes with GET `path` (sending `auth` as `authorization`), waiting
+    /// for the first bytes of the stream.
+    pub async fn open(
+        addr: SocketAddr,
+        path: &str,
+        auth: Option<Arc<str>>,
+    ) -> anyhow::Result<Self> {
+        let mut conn = Conn::open_as(addr, auth).await?;
         let request = conn.request(
             Method::GET,
             path,
@@ -235,14 +258,16 @@ impl Subscriber {
     }
 
     /// Reads until `deadline` (or the end), calling `on_notice(seq, latency)` for each of the
-    /// run's notices as it arrives.
+    /// run's notices as it arrives; returns how many resync notices came (the server's word
+    /// that this subscriber fell behind and lost notices).
     pub async fn listen(
         mut self,
         run: &str,
         triggers: &Triggers,
         deadline: Instant,
         mut on_notice: impl FnMut(usize, Duration),
-    ) {
+    ) -> u64 {
+        let mut resyncs = 0;
         loop {
             let frame = tokio::time::timeout_at(deadline, self.body.frame()).await;
             let data = match frame {
@@ -250,7 +275,7 @@ impl Subscriber {
                     Ok(data) => data,
                     Err(_) => continue,
                 },
-                _ => return,
+                _ => return resyncs,
             };
             let now = Instant::now();
             self.buffer.extend_from_slice(&data);
@@ -262,6 +287,8 @@ impl Subscriber {
                     && let Some(sent) = triggers.sent(seq)
                 {
                     on_notice(seq, now.saturating_duration_since(sent));
+                } else if line.starts_with(b"data:") && find(line, RESYNC).is_some() {
+                    resyncs += 1;
                 }
                 consumed += end + 1;
             }

@@ -11,7 +11,9 @@ use crate::bare::ENCODINGS;
 use crate::cli::RunArgs;
 use crate::client::Conn;
 use crate::machine::{self, Machine};
-use crate::report::{Report, Row, Verdict, ratio};
+use crate::report::{
+    Report, Row, SCALE_OUT_COLUMNS, Verdict, ratio, scale_out_of, splice_scale_out, table,
+};
 use crate::scenarios::Transport;
 use crate::scenarios::fanout::{self, Fanout, Shape};
 use crate::scenarios::herd::{self, Herd};
@@ -20,7 +22,7 @@ use crate::scenarios::worker::WorkerRun;
 use crate::servers::{BIG, Kind, SMALL, Server, TidingsOptions};
 
 /// Per server, in column order (Tidings, bare, Node): a figure or why there is none.
-type Triple<T> = [Option<T>; 3];
+pub(crate) type Triple<T> = [Option<T>; 3];
 
 /// Standing notes on profiling, appended to BENCHMARKS.md.
 const PROFILE_NOTES: &str = include_str!("../PROFILE.md");
@@ -34,10 +36,49 @@ struct Payloads {
     active_instance: Option<String>,
 }
 
-/// Runs everything `args` selects and writes the report.
-pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let most_subscribers = args.subscribers.iter().copied().max().unwrap_or(0);
-    let needed = (most_subscribers.max(2 * args.herd) + 1000) as u64;
+/// The scenarios of the main table; `cluster` (the scale-out section) is the other one.
+const MAIN_SCENARIOS: [&str; 4] = ["fanout", "queries", "herd", "worker"];
+
+/// Runs everything `args` selects and writes the report: the whole file, or only its
+/// scale-out section when that is all that ran (a section not run is kept from the file).
+pub async fn run(mut args: RunArgs) -> anyhow::Result<()> {
+    if args.command == "just bench" {
+        // The recipe passes its options on: name them, so the report says how to repeat it.
+        let options: Vec<String> = std::env::args().skip(2).collect();
+        if !options.is_empty() {
+            args.command = format!("just bench {}", options.join(" "));
+        }
+    }
+    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).await;
+    let existing = std::fs::read_to_string(&args.out).unwrap_or_default();
+    let main = MAIN_SCENARIOS.iter().any(|s| args.wants(s));
+    let mut scale_out = None;
+    if args.wants("cluster") {
+        check_open_files(args.subscribers.iter().copied().max().unwrap_or(0) + 1000)?;
+        std::fs::create_dir_all(&args.workdir)?;
+        let section = crate::scale_out::run(&args, &date).await;
+        println!(
+            "\n{}\n{}",
+            section.header,
+            table(&SCALE_OUT_COLUMNS, &section.rows)
+        );
+        scale_out = Some(section.markdown());
+    }
+    if !main {
+        let Some(section) = scale_out else {
+            bail!("nothing selected: --only takes fanout, queries, herd, worker, cluster");
+        };
+        std::fs::write(&args.out, splice_scale_out(&existing, &section))
+            .with_context(|| format!("write {}", args.out.display()))?;
+        eprintln!("==> wrote the scale-out section of {}", args.out.display());
+        return Ok(());
+    }
+    let scale_out = scale_out.unwrap_or_else(|| scale_out_of(&existing).unwrap_or("").to_owned());
+    run_main(args, date, &scale_out).await
+}
+
+fn check_open_files(needed: usize) -> anyhow::Result<()> {
+    let needed = needed as u64;
     if machine::open_files_limit() < needed {
         bail!(
             "{needed} open files needed, the limit is {}: run `ulimit -n 20000` first (the \
@@ -45,9 +86,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             machine::open_files_limit()
         );
     }
+    Ok(())
+}
+
+/// The main table's scenarios against the three servers; writes the whole file.
+async fn run_main(args: RunArgs, date: String, scale_out: &str) -> anyhow::Result<()> {
+    let most_subscribers = args.subscribers.iter().copied().max().unwrap_or(0);
+    check_open_files(most_subscribers.max(2 * args.herd) + 1000)?;
     let data = args.workdir.join("data");
     std::fs::create_dir_all(&data)?;
-    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).await;
     let mut setup = Vec::new();
 
     eprintln!(
@@ -158,7 +205,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                     Ok(herd)
                 } else {
                     let trigger = async {
-                        let mut conn = Conn::open(s.addr).await?;
+                        let mut conn = s.conn().await?;
                         s.notify(&mut conn, &format!("{run}0")).await
                     };
                     herd::run(s, args.herd, &path, args.herd_limit, trigger).await
@@ -193,7 +240,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         setup,
     };
     println!("\n{}\n{}", report.header(), report.table());
-    std::fs::write(&args.out, report.markdown(PROFILE_NOTES))
+    std::fs::write(&args.out, report.markdown(scale_out, PROFILE_NOTES))
         .with_context(|| format!("write {}", args.out.display()))?;
     eprintln!("==> wrote {}", args.out.display());
     Ok(())
@@ -240,7 +287,7 @@ where
 
 /// Saves what Tidings answers to the two queries, in every encoding, for the other servers.
 async fn capture(tidings: &Server, dir: &Path) -> anyhow::Result<Payloads> {
-    let mut conn = Conn::open(tidings.addr).await?;
+    let mut conn = tidings.conn().await?;
     let mut sizes = Vec::new();
     let mut big_encoded = Vec::new();
     let mut big = bytes::Bytes::new();
@@ -346,7 +393,7 @@ impl UpstreamDelta {
 /// list once and announces it.
 async fn stop_instance(server: &Server, id: Option<&str>) -> anyhow::Result<()> {
     let id = id.context("no ACTIVE instance to stop")?;
-    let mut conn = Conn::open(server.addr).await?;
+    let mut conn = server.conn().await?;
     conn.post_json(
         "/trpc/compute.instances.stop",
         &[],
@@ -380,7 +427,7 @@ async fn command_output(program: &str, args: &[&str]) -> String {
 
 // ---- rows -------------------------------------------------------------------------------------
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 10.0 {
         format!("{ms:.2} ms")
@@ -389,7 +436,7 @@ fn ms(d: Duration) -> String {
     }
 }
 
-fn thousands(n: f64) -> String {
+pub(crate) fn thousands(n: f64) -> String {
     let n = n.round() as u64;
     let digits = n.to_string();
     let mut out = String::new();
@@ -402,23 +449,23 @@ fn thousands(n: f64) -> String {
     out
 }
 
-fn cells<T>(results: &Triple<T>, show: impl Fn(&T) -> String) -> [String; 3] {
+pub(crate) fn cells<T>(results: &Triple<T>, show: impl Fn(&T) -> String) -> [String; 3] {
     [0, 1, 2].map(|i| results[i].as_ref().map_or_else(|| "—".to_owned(), &show))
 }
 
-fn ratios<T>(results: &Triple<T>, figure: impl Fn(&T) -> f64) -> [String; 2] {
+pub(crate) fn ratios<T>(results: &Triple<T>, figure: impl Fn(&T) -> f64) -> [String; 2] {
     let f = |i: usize| results[i].as_ref().map(&figure);
     [ratio(f(0), f(1)), ratio(f(0), f(2))]
 }
 
-fn verdict(ok: Option<bool>) -> Verdict {
+pub(crate) fn verdict(ok: Option<bool>) -> Verdict {
     match ok {
         Some(true) => Verdict::Pass,
         _ => Verdict::Miss,
     }
 }
 
-fn row(scenario: &str, metric: &str, values: [String; 3], ratios: [String; 2]) -> Row {
+pub(crate) fn row(scenario: &str, metric: &str, values: [String; 3], ratios: [String; 2]) -> Row {
     Row {
         scenario: scenario.into(),
         metric: metric.into(),
@@ -461,11 +508,14 @@ fn fanout_rows(transport: Transport, n: usize, rate: u32, results: &Triple<Fanou
         &scenario,
         "delivered",
         cells(results, |f| {
-            let connected = if f.connected < n {
+            let mut connected = if f.connected < n {
                 format!(", only {} connected", thousands(f.connected as f64))
             } else {
                 String::new()
             };
+            if f.resyncs > 0 {
+                connected.push_str(&format!(", {} resyncs", thousands(f.resyncs as f64)));
+            }
             format!(
                 "{:.2} % ({}/{}{connected})",
                 f.delivered_percent(),

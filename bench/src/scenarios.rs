@@ -6,8 +6,6 @@ pub mod herd;
 pub mod queries;
 pub mod worker;
 
-use std::net::SocketAddr;
-
 use futures::StreamExt;
 
 use std::time::Duration;
@@ -20,10 +18,11 @@ use crate::servers::{Kind, SUBSCRIBE, Server};
 /// Connections opened at once (the listen backlog of every server is larger).
 const CONNECT_CONCURRENCY: usize = 128;
 
-/// Opens `count` SSE subscriptions; the ones that failed are counted, not fatal.
-pub async fn subscribe_many(addr: SocketAddr, count: usize) -> (Vec<Subscriber>, usize) {
+/// Opens `count` SSE subscriptions to `server` (with its session); the ones that failed are
+/// counted, not fatal.
+pub async fn subscribe_many(server: &Server, count: usize) -> (Vec<Subscriber>, usize) {
     let opened: Vec<_> = futures::stream::iter(0..count)
-        .map(|_| Subscriber::open(addr, SUBSCRIBE))
+        .map(|_| Subscriber::open(server.addr, SUBSCRIBE, server.auth.clone()))
         .buffer_unordered(CONNECT_CONCURRENCY)
         .collect()
         .await;
@@ -74,25 +73,29 @@ impl AnySubscriber {
     pub async fn open(server: &Server, transport: Transport) -> anyhow::Result<Self> {
         let protocol = match (transport, server.kind) {
             (Transport::Sse, _) => {
-                return Ok(Self::Sse(Subscriber::open(server.addr, SUBSCRIBE).await?));
+                let auth = server.auth.clone();
+                return Ok(Self::Sse(
+                    Subscriber::open(server.addr, SUBSCRIBE, auth).await?,
+                ));
             }
             (_, Kind::Bare) => WsProtocol::Plain,
             (Transport::TrpcWs, _) => WsProtocol::Trpc,
             (Transport::JsonRpcWs, _) => WsProtocol::JsonRpc,
         };
         Ok(Self::Ws(Box::new(
-            WsSubscriber::open(server.addr, protocol).await?,
+            WsSubscriber::open(server.addr, protocol, server.auth.as_deref()).await?,
         )))
     }
 
-    /// Reads until `deadline`, reporting the run's notices as they arrive.
+    /// Reads until `deadline`, reporting the run's notices as they arrive; returns how many
+    /// resync notices came.
     pub async fn listen(
         self,
         run: &str,
         triggers: &Triggers,
         deadline: Instant,
         on_notice: impl FnMut(usize, Duration),
-    ) {
+    ) -> u64 {
         match self {
             Self::Sse(s) => s.listen(run, triggers, deadline, on_notice).await,
             Self::Ws(s) => s.listen(run, triggers, deadline, on_notice).await,
@@ -118,10 +121,10 @@ pub async fn subscribe_any(
     (opened.into_iter().filter_map(Result::ok).collect(), failed)
 }
 
-/// Opens `count` keep-alive connections.
-pub async fn connect_many(addr: SocketAddr, count: usize) -> anyhow::Result<Vec<Conn>> {
+/// Opens `count` keep-alive connections to `server` (with its session).
+pub async fn connect_many(server: &Server, count: usize) -> anyhow::Result<Vec<Conn>> {
     futures::stream::iter(0..count)
-        .map(|_| Conn::open(addr))
+        .map(|_| server.conn())
         .buffer_unordered(CONNECT_CONCURRENCY)
         .collect::<Vec<_>>()
         .await

@@ -9,9 +9,10 @@ use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::{Triggers, notice_seq};
+use super::{RESYNC, Triggers, find, notice_seq};
 
 /// Which protocol the socket speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +53,21 @@ pub struct WsSubscriber {
 }
 
 impl WsSubscriber {
-    /// Connects, subscribes, and waits for the confirmation (or the ceiling's greeting).
-    pub async fn open(addr: SocketAddr, protocol: WsProtocol) -> anyhow::Result<Self> {
+    /// Connects (sending `auth` as `authorization` on the upgrade), subscribes, and waits for
+    /// the confirmation (or the ceiling's greeting).
+    pub async fn open(
+        addr: SocketAddr,
+        protocol: WsProtocol,
+        auth: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let url = format!("ws://{addr}{}", protocol.path());
-        let (mut socket, _) = tokio_tungstenite::connect_async(&url)
+        let mut request = url.as_str().into_client_request()?;
+        if let Some(auth) = auth {
+            request
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, auth.parse()?);
+        }
+        let (mut socket, _) = tokio_tungstenite::connect_async(request)
             .await
             .with_context(|| format!("connect {url}"))?;
         if let Some(message) = protocol.subscribe_message() {
@@ -70,24 +82,31 @@ impl WsSubscriber {
         }
     }
 
-    /// Reads until `deadline`, calling `on_notice(seq, latency)` for each of the run's notices.
+    /// Reads until `deadline`, calling `on_notice(seq, latency)` for each of the run's notices;
+    /// returns how many resync notices came.
     pub async fn listen(
         mut self,
         run: &str,
         triggers: &Triggers,
         deadline: Instant,
         mut on_notice: impl FnMut(usize, Duration),
-    ) {
+    ) -> u64 {
+        let mut resyncs = 0;
         while let Ok(Some(Ok(message))) =
             tokio::time::timeout_at(deadline, self.socket.next()).await
         {
             let now = Instant::now();
-            if let Message::Text(text) = message
-                && let Some(seq) = notice_seq(text.as_bytes(), run)
+            let Message::Text(text) = message else {
+                continue;
+            };
+            if let Some(seq) = notice_seq(text.as_bytes(), run)
                 && let Some(sent) = triggers.sent(seq)
             {
                 on_notice(seq, now.saturating_duration_since(sent));
+            } else if find(text.as_bytes(), RESYNC).is_some() {
+                resyncs += 1;
             }
         }
+        resyncs
     }
 }

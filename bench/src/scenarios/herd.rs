@@ -41,11 +41,11 @@ pub async fn run<F>(
 where
     F: Future<Output = anyhow::Result<()>>,
 {
-    let (subscribers, failed) = subscribe_many(server.addr, clients).await;
+    let (subscribers, failed) = subscribe_many(server, clients).await;
     if failed > 0 {
         bail!("{failed} of {clients} herd subscriptions failed");
     }
-    let conns = connect_many(server.addr, clients).await?;
+    let conns = connect_many(server, clients).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let started = Instant::now();
     let deadline = started + limit;

@@ -8,7 +8,6 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::connect_many;
-use crate::client::Conn;
 use crate::servers::Server;
 use crate::stats::Latencies;
 
@@ -62,7 +61,7 @@ pub async fn run(
         headers.push(("accept-encoding".into(), encoding.into()));
     }
     let expected = if case.revalidate {
-        let first = Conn::open(server.addr).await?.get(&case.path, &[]).await?;
+        let first = server.conn().await?.get(&case.path, &[]).await?;
         let Some(etag) = first.etag else {
             bail!("{}: no ETag to revalidate", case.path);
         };
@@ -71,7 +70,7 @@ pub async fn run(
     } else {
         StatusCode::OK
     };
-    let conns = connect_many(server.addr, clients).await?;
+    let conns = connect_many(server, clients).await?;
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = JoinSet::new();

@@ -85,7 +85,7 @@ impl Default for TrpcConfig {
             max_batch_size: 64,
             allow_method_override: false,
             min_compress_bytes: 1024,
-            compression_cache_bytes: 256 << 20,
+            compression_cache_bytes: 64 << 20,
             sse: SseConfig::default(),
             ws: WsConfig::default(),
             metrics: Metrics::default(),

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
@@ -121,10 +124,18 @@ struct Entry {
     cell: Arc<OnceCell<Bytes>>,
     size: usize,
     used: u64,
+    /// When it was last asked for.
+    last: Instant,
 }
 
+/// How long a variant nobody asks for is kept. Contents are keyed by hash, so once a list
+/// changes its old variants are never asked for again: without this they would sit until the
+/// size budget pushed them out.
+const IDLE: Duration = Duration::from_secs(60);
+
 /// Compressed bodies by (content hash, encoding), bounded by total size, least recently used
-/// evicted first. Concurrent requests for the same variant share one compression.
+/// evicted first, and dropped after [`IDLE`] unused. Concurrent requests for the same variant
+/// share one compression.
 pub struct CompressionCache {
     budget: usize,
     inner: Mutex<Inner>,
@@ -204,12 +215,15 @@ impl CompressionCache {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.clock += 1;
         let used = inner.clock;
+        let now = Instant::now();
         let entry = inner.entries.entry(key).or_insert_with(|| Entry {
             cell: Arc::new(OnceCell::new()),
             size: 0,
             used,
+            last: now,
         });
         entry.used = used;
+        entry.last = now;
         entry.cell.clone()
     }
 
@@ -224,6 +238,7 @@ impl CompressionCache {
         }
         entry.size = size;
         inner.total += size;
+        self.drop_idle(&mut inner, key);
         while inner.total > self.budget && inner.entries.len() > 1 {
             let Some((&oldest, _)) = inner
                 .entries
@@ -237,6 +252,29 @@ impl CompressionCache {
                 inner.total -= evicted.size;
             }
         }
+    }
+}
+
+impl CompressionCache {
+    /// Drops every made variant unused for [`IDLE`] (but `keep`, just made).
+    fn drop_idle(&self, inner: &mut Inner, keep: Key) {
+        let mut freed = 0;
+        inner.entries.retain(|k, e| {
+            let idle = *k != keep && e.size > 0 && e.last.elapsed() >= IDLE;
+            if idle {
+                freed += e.size;
+            }
+            !idle
+        });
+        inner.total -= freed;
+    }
+
+    /// Bytes held by made variants.
+    pub fn held_bytes(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .total
     }
 }
 
@@ -329,5 +367,25 @@ mod tests {
             inner.total
         );
         assert!(inner.entries.contains_key(&(3, Encoding::Gzip)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn variants_nobody_asks_for_are_dropped_after_a_while() {
+        let cache = CompressionCache::new(64 << 20);
+        let body = |n: u8| Bytes::from(vec![n; 10_000]);
+        cache.get(1, Encoding::Gzip, || body(1)).await.unwrap();
+        cache.get(2, Encoding::Br, || body(2)).await.unwrap();
+        let both = cache.held_bytes();
+        tokio::time::advance(IDLE / 2).await;
+        // Still asked for: kept.
+        cache.get(2, Encoding::Br, || body(2)).await.unwrap();
+        tokio::time::advance(IDLE / 2 + Duration::from_secs(1)).await;
+        // A new variant sweeps: 1 sat unused past IDLE, 2 did not.
+        cache.get(3, Encoding::Gzip, || body(3)).await.unwrap();
+        let inner = cache.inner.lock().unwrap();
+        assert!(!inner.entries.contains_key(&(1, Encoding::Gzip)));
+        assert!(inner.entries.contains_key(&(2, Encoding::Br)));
+        assert!(inner.entries.contains_key(&(3, Encoding::Gzip)));
+        assert!(inner.total < both + 1_000, "{} {both}", inner.total);
     }
 }

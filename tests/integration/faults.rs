@@ -18,21 +18,10 @@ async fn a_slow_upstream_is_served_from_cache_and_its_recovery_is_detected() {
         FaultKind::Latency { ms: 3_000 },
     ));
     // Polls now time out; readiness says so.
-    let mut down = false;
-    for _ in 0..50 {
-        let ready = app
-            .http
-            .get(format!("{}/readyz", app.base))
-            .send()
-            .await
-            .unwrap();
-        if ready.status() == 503 {
-            down = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(down, "time-outs mark the source down");
+    assert!(
+        app.readiness_becomes(503).await,
+        "time-outs mark the source down"
+    );
     // Queries answer from the last good value, without waiting for the slow upstream.
     let started = Instant::now();
     let during = app.query("volumes.getAll", None).await;
@@ -42,21 +31,7 @@ async fn a_slow_upstream_is_served_from_cache_and_its_recovery_is_detected() {
         "not held up by the upstream's 3 s"
     );
     app.sim.clear_faults();
-    let mut up = false;
-    for _ in 0..100 {
-        let ready = app
-            .http
-            .get(format!("{}/readyz", app.base))
-            .send()
-            .await
-            .unwrap();
-        if ready.status() == 200 {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "recovery detected");
+    assert!(app.readiness_becomes(200).await, "recovery detected");
     // Unchanged data: no notice for the outage or the recovery.
     let storm = tokio::time::timeout(Duration::from_millis(500), stream.next()).await;
     match storm {

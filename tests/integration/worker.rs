@@ -7,16 +7,6 @@ use serde_json::json;
 use tidings_sim::{Fault, FaultKind, Service};
 use tidings_tests::TestApp;
 
-async fn ready_status(app: &TestApp) -> u16 {
-    app.http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn quiet_upstream_means_no_notices_and_a_change_means_one() {
     let app = TestApp::spawn().await;
@@ -97,17 +87,6 @@ async fn build_progress_moves_through_compute_and_progress_notices() {
     assert_eq!(status, "ACTIVE");
 }
 
-/// Polls `/readyz` for up to 10 s (retries and back-off take a while on a loaded machine).
-async fn wait_ready_status(app: &TestApp, wanted: u16) -> bool {
-    for _ in 0..100 {
-        if ready_status(app).await == wanted {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
-}
-
 #[tokio::test]
 async fn a_failing_upstream_keeps_serving_the_last_good_value_and_recovers_quietly() {
     let app = TestApp::spawn().await;
@@ -120,7 +99,7 @@ async fn a_failing_upstream_keeps_serving_the_last_good_value_and_recovers_quiet
     ] {
         app.sim.inject(Fault::new(Service::Compute, kind.clone()));
         assert!(
-            wait_ready_status(&app, 503).await,
+            app.readiness_becomes(503).await,
             "{kind:?}: readiness reports the source down"
         );
         let during = app.query("compute.instances.getAll", None).await;
@@ -132,7 +111,7 @@ async fn a_failing_upstream_keeps_serving_the_last_good_value_and_recovers_quiet
         );
         app.sim.clear_faults();
         assert!(
-            wait_ready_status(&app, 200).await,
+            app.readiness_becomes(200).await,
             "{kind:?}: recovery detected"
         );
     }

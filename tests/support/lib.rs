@@ -157,6 +157,20 @@ impl TestApp {
         Caller::login(&self.base, name, name).await
     }
 
+    /// Polls `/readyz` until it answers `status`, for up to 10 s (retries and back-off take a
+    /// while on a loaded machine); whether it did.
+    pub async fn readiness_becomes(&self, status: u16) -> bool {
+        for _ in 0..100 {
+            if let Ok(r) = self.http.get(format!("{}/readyz", self.base)).send().await
+                && r.status().as_u16() == status
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
     /// The administrator, as a [`Caller`].
     pub fn admin(&self) -> Caller {
         Caller {

@@ -243,8 +243,9 @@ fn unusable_id(body: &[u8]) -> Option<String> {
         let text = raw.get();
         text.starts_with('"') || text.parse::<u64>().is_ok()
     };
-    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
-    let ids: Vec<Option<&RawValue>> = match first {
+    // jsonrpsee reads a body with any ASCII whitespace around it (form feed included).
+    let body = body.trim_ascii();
+    let ids: Vec<Option<&RawValue>> = match body.first()? {
         b'{' => vec![serde_json::from_slice::<Probe<'_>>(body).ok()?.id],
         b'[' => serde_json::from_slice::<Vec<Probe<'_>>>(body)
             .ok()?
@@ -272,6 +273,7 @@ mod id_tests {
             r#"{"jsonrpc":"2.0","method":"m"}"#,
             r#"[{"id":1,"method":"m"},{"method":"n"}]"#,
             "not json",
+            "\u{c}{\"id\":2,\"method\":\"m\"}",
         ] {
             assert_eq!(unusable_id(ok.as_bytes()), None, "{ok}");
         }
@@ -282,6 +284,7 @@ mod id_tests {
             r#"{"jsonrpc":"2.0","id":[1],"method":"m"}"#,
             r#"{"jsonrpc":"2.0","id":18446744073709551616,"method":"m"}"#,
             r#"[{"id":1,"method":"m"},{"id":-2,"method":"n"}]"#,
+            "\u{c}\n{\"id\":-1,\"method\":\"m\"}",
         ] {
             assert!(unusable_id(bad.as_bytes()).is_some(), "{bad}");
         }

@@ -63,6 +63,8 @@ fn only_notifications(data: &[u8]) -> bool {
     if std::str::from_utf8(data).is_err() {
         return true;
     }
+    // jsonrpsee reads a body with any ASCII whitespace around it (form feed included).
+    let data = data.trim_ascii();
     #[derive(serde::Deserialize)]
     struct Call {
         #[serde(default)]

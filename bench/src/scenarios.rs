@@ -21,8 +21,21 @@ const CONNECT_CONCURRENCY: usize = 128;
 /// Opens `count` SSE subscriptions to `server` (with its session); the ones that failed are
 /// counted, not fatal.
 pub async fn subscribe_many(server: &Server, count: usize) -> (Vec<Subscriber>, usize) {
+    open_all(count, || {
+        Subscriber::open(server.addr, SUBSCRIBE, server.auth.clone())
+    })
+    .await
+}
+
+/// Runs `open` `count` times, [`CONNECT_CONCURRENCY`] at once: what opened, and how many
+/// failed (the first failure is printed).
+async fn open_all<T, F, Fut>(count: usize, open: F) -> (Vec<T>, usize)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
     let opened: Vec<_> = futures::stream::iter(0..count)
-        .map(|_| Subscriber::open(server.addr, SUBSCRIBE, server.auth.clone()))
+        .map(|_| open())
         .buffer_unordered(CONNECT_CONCURRENCY)
         .collect()
         .await;
@@ -109,16 +122,7 @@ pub async fn subscribe_any(
     transport: Transport,
     count: usize,
 ) -> (Vec<AnySubscriber>, usize) {
-    let opened: Vec<_> = futures::stream::iter(0..count)
-        .map(|_| AnySubscriber::open(server, transport))
-        .buffer_unordered(CONNECT_CONCURRENCY)
-        .collect()
-        .await;
-    let failed = opened.iter().filter(|r| r.is_err()).count();
-    if let Some(Err(error)) = opened.iter().find(|r| r.is_err()) {
-        eprintln!("  {failed} subscriptions failed, first: {error:#}");
-    }
-    (opened.into_iter().filter_map(Result::ok).collect(), failed)
+    open_all(count, || AnySubscriber::open(server, transport)).await
 }
 
 /// Opens `count` keep-alive connections to `server` (with its session).

@@ -9,23 +9,12 @@ use jsonrpsee::rpc_params;
 use serde_json::{Value, json};
 use tidings::routers::registry;
 use tidings_rpc::ProcedureKind;
-use tidings_tests::{ADMIN_TOKEN, Caller, TestApp};
+use tidings_tests::{Caller, TestApp};
 use tokio_tungstenite::tungstenite::Message;
 
 /// `admin.notify` for `ty` scoped to `scope` (global when `None`).
 async fn notify(app: &TestApp, ty: &str, scope: Option<&str>) {
-    let mut input = json!({ "type": ty });
-    if let Some(scope) = scope {
-        input["scope"] = json!(scope);
-    }
-    let reply = reqwest::Client::new()
-        .post(format!("{}/trpc/admin.notify", app.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&input)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), 200);
+    assert_eq!(app.admin_notify_in(ty, scope).await.status, 200);
 }
 
 #[tokio::test]

@@ -192,11 +192,20 @@ impl TestApp {
 
     /// `admin.notify` with the admin token.
     pub async fn admin_notify(&self, ty: &str) -> Reply {
+        self.admin_notify_in(ty, None).await
+    }
+
+    /// `admin.notify` with the admin token, scoped to project `scope` (global when `None`).
+    pub async fn admin_notify_in(&self, ty: &str, scope: Option<&str>) -> Reply {
+        let mut input = serde_json::json!({ "type": ty });
+        if let Some(scope) = scope {
+            input["scope"] = scope.into();
+        }
         let req = self
             .http
             .post(format!("{}/trpc/admin.notify", self.base))
             .bearer_auth(ADMIN_TOKEN)
-            .json(&serde_json::json!({ "type": ty }));
+            .json(&input);
         reply(req.send().await.expect("notify")).await
     }
 

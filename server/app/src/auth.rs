@@ -259,6 +259,13 @@ impl Session {
         now.saturating_duration_since(last)
     }
 
+    /// Whether the session has ended by `now`: past its lifetime, or unused for `idle_timeout`
+    /// with no stream open (an open stream keeps it in use).
+    fn is_over(&self, now: Instant, idle_timeout: Duration) -> bool {
+        now >= self.expires
+            || (self.idle_for(now) >= idle_timeout && self.streams.load(Ordering::Acquire) == 0)
+    }
+
     /// Wraps an update stream so that it counts against the session's stream limit while open
     /// and ends with `UNAUTHORIZED` when the session does.
     pub fn own_stream(
@@ -518,11 +525,7 @@ impl Sessions {
             .unwrap_or_else(|e| e.into_inner())
             .get(token.as_str())
             .cloned()?;
-        let now = Instant::now();
-        if now >= session.expires
-            || (session.idle_for(now) >= self.config.idle_timeout
-                && session.streams.load(Ordering::Acquire) == 0)
-        {
+        if session.is_over(Instant::now(), self.config.idle_timeout) {
             self.end(&session.token);
             return None;
         }
@@ -573,11 +576,7 @@ impl Sessions {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .values()
-            .filter(|s| {
-                now >= s.expires
-                    || (s.idle_for(now) >= self.config.idle_timeout
-                        && s.streams.load(Ordering::Acquire) == 0)
-            })
+            .filter(|s| s.is_over(now, self.config.idle_timeout))
             .map(|s| Arc::clone(&s.token))
             .collect();
         stale.iter().filter(|token| self.end(token)).count()
@@ -681,10 +680,8 @@ fn presented_token(meta: &RequestMeta) -> Option<String> {
 /// which part was wrong; an unreachable Keystone is the usual upstream error.
 fn login_error(error: tidings_openstack::Error) -> RpcError {
     match error {
-        tidings_openstack::Error::Auth(_) => {
-            RpcError::new(ErrorCode::Unauthorized, "invalid username or password")
-        }
-        tidings_openstack::Error::Status { status: 401, .. } => {
+        tidings_openstack::Error::Auth(_)
+        | tidings_openstack::Error::Status { status: 401, .. } => {
             RpcError::new(ErrorCode::Unauthorized, "invalid username or password")
         }
         other => crate::error::upstream(other),

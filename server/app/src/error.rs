@@ -4,8 +4,6 @@
 use tidings_openstack::{Error as UpstreamError, ErrorKind};
 use tidings_rpc::{ErrorCode, RpcError};
 
-use crate::worker::SourceError;
-
 /// An OpenStack failure as the client sees it. Messages that describe the client's own request
 /// (not found, conflict, bad request) pass through; internals are logged only.
 pub fn upstream(error: UpstreamError) -> RpcError {
@@ -43,16 +41,4 @@ pub fn upstream(error: UpstreamError) -> RpcError {
             )
         }
     }
-}
-
-/// A polled list that has never been fetched successfully.
-pub fn source(error: SourceError) -> RpcError {
-    tracing::warn!(error = %error, "source unavailable");
-    RpcError::new(
-        ErrorCode::ServiceUnavailable,
-        format!(
-            "{} are unavailable: the upstream cannot be reached",
-            error.name
-        ),
-    )
 }

@@ -1,6 +1,7 @@
 //! Tidings, the backend-for-frontend.
 //!
-//! - [`auth`]: sessions (login against Keystone), what each may see, the Origin check.
+//! - [`auth`]: sessions (login against Keystone, [`auth::Sessions`]), one user's session
+//!   ([`auth::Session`]), what each may see ([`auth::visibility`]), the Origin check.
 //! - [`config`]: the `tidings` command line and its environment twins.
 //! - [`cluster`]: several instances over one Redis (`--bus redis://…`): the shared event log,
 //!   poll leases and snapshots.

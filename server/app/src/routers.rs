@@ -14,14 +14,14 @@ mod volumes;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tidings_rpc::{Ctx, Encoded, Registry, RpcError};
+use tidings_rpc::{Ctx, Encoded, ErrorCode, Registry, RpcError};
 
 use crate::auth::{Session, Visibility};
 use crate::error;
 use crate::sources::HasProject;
 use crate::state::AppState;
 use crate::updates::UpdateType;
-use crate::worker::{SourceHandle, TickOutcome};
+use crate::worker::{SourceError, SourceHandle, TickOutcome};
 
 /// The handler context of every procedure.
 pub type AppCtx = Ctx<AppState>;
@@ -65,11 +65,23 @@ fn session(ctx: &AppCtx) -> Result<Arc<Session>, RpcError> {
     ctx.state.sessions.require(&ctx.meta)
 }
 
+/// A polled list that has never been fetched successfully.
+fn unavailable(error: SourceError) -> RpcError {
+    tracing::warn!(error = %error, "source unavailable");
+    RpcError::new(
+        ErrorCode::ServiceUnavailable,
+        format!(
+            "{} are unavailable: the upstream cannot be reached",
+            error.name
+        ),
+    )
+}
+
 /// The source's last good list, serialized once per version and shared by every request.
 async fn all<T: Serialize + Send + Sync + 'static>(
     source: &SourceHandle<T>,
 ) -> Result<Encoded<Vec<T>>, RpcError> {
-    let json = source.get_json().await.map_err(error::source)?;
+    let json = source.get_json().await.map_err(unavailable)?;
     Ok(Encoded::with_hash(json.bytes, json.hash))
 }
 
@@ -89,7 +101,7 @@ async fn list<T: HasProject + Clone + Serialize + Send + Sync + 'static>(
     if project.is_none() && matches!(session.visibility(), Visibility::All) {
         return all(source).await;
     }
-    let items = source.get().await.map_err(error::source)?;
+    let items = source.get().await.map_err(unavailable)?;
     let visibility = session.visibility();
     // A project's own list is the same for everyone allowed to ask for it.
     let shared_by = if project.is_some() {
@@ -126,7 +138,7 @@ async fn find<T: HasProject + Clone + Serialize + Send + Sync + 'static>(
     id_of: fn(&T) -> &str,
 ) -> Result<T, RpcError> {
     let session = session(ctx)?;
-    let all = source.get().await.map_err(error::source)?;
+    let all = source.get().await.map_err(unavailable)?;
     all.iter()
         .find(|item| id_of(item) == id && session.visibility().sees(item.scope()))
         .cloned()

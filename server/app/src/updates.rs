@@ -30,7 +30,7 @@ pub use remote::{Outbox, Outgoing, RemoteFeed, Retained};
 pub use subscription::{SubscribeRequest, Subscription};
 pub use wire::{ResyncReason, UpdateNotice};
 
-use crate::auth::Visibility;
+use crate::auth::visibility::Visibility;
 
 use kinds::TypeSet;
 use log::{EventLog, Logged, Resume};

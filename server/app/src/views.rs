@@ -20,7 +20,7 @@ const MAX_VIEWS: usize = 4096;
 struct Key {
     /// The source's name.
     source: &'static str,
-    /// [`crate::auth::Visibility::key`] of the sessions that share it.
+    /// [`crate::auth::visibility::Visibility::key`] of the sessions that share it.
     visibility: u64,
     /// The `projectId` filter of the request, if any.
     project: Option<String>,

@@ -6,7 +6,9 @@ use tidings_openstack::model::{Volume, VolumeBackup, VolumeSnapshot, VolumeType}
 use tidings_openstack::{Client, CreateVolume};
 use tidings_rpc::{Encoded, Registry, RpcError};
 
-use super::{AppCtx, ById, ProjectFilter, all, announce, find, list, owner_of, session};
+use super::{
+    AppCtx, ById, ProjectFilter, all, announce, find, list, owner_of, session, unavailable,
+};
 use crate::error;
 use crate::sources::HasProject;
 use crate::state::AppState;
@@ -58,20 +60,8 @@ async fn get_backups(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<VolumeBackup>>, R
     if session.is_admin() {
         return all(&ctx.state.sources.backups).await;
     }
-    let backups = ctx
-        .state
-        .sources
-        .backups
-        .get()
-        .await
-        .map_err(error::source)?;
-    let volumes = ctx
-        .state
-        .sources
-        .volumes
-        .get()
-        .await
-        .map_err(error::source)?;
+    let backups = ctx.state.sources.backups.get().await.map_err(unavailable)?;
+    let volumes = ctx.state.sources.volumes.get().await.map_err(unavailable)?;
     let mine: std::collections::HashSet<&str> = volumes
         .iter()
         .filter(|v| session.visibility().sees(v.scope()))

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use super::log::Logged;
 use super::wire::{self, ResyncReason};
 use super::{Inner, SubscribeRequest, Subscription, UpdateConfig, UpdateService, UpdateType, lock};
-use crate::auth::Visibility;
+use crate::auth::visibility::Visibility;
 
 /// How long a resuming subscriber waits for this instance's mirror to reach an id the client
 /// saw on another instance, before the id is taken for a gap.

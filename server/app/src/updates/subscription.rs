@@ -17,7 +17,7 @@ use super::Inner;
 use super::kinds::{TypeSet, UpdateType};
 use super::log::Logged;
 use super::wire::ResyncReason;
-use crate::auth::Visibility;
+use crate::auth::visibility::Visibility;
 
 /// The input of `updates.subscribe`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

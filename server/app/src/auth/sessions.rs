@@ -1,0 +1,480 @@
+//! Every open session of this process: logging in against Keystone (with the failed-login
+//! throttle), finding the session a request presents, ending sessions and sweeping stale ones,
+//! and the session cookie.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use http::HeaderValue;
+use http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use rand::RngCore;
+use tidings_openstack::{Client, ClientConfig};
+use tidings_rpc::{ErrorCode, RequestMeta, RpcError};
+use tokio_util::sync::CancellationToken;
+
+use super::{ProjectAccess, ProjectSet, Session, Visibility};
+
+/// The cookie that carries the session token.
+pub const COOKIE_NAME: &str = "tidings_session";
+
+/// Failed logins of one user name allowed per [`FAILURE_WINDOW`]; further attempts are refused
+/// without asking Keystone until the window ends.
+const MAX_FAILURES: u32 = 5;
+/// The window failed logins are counted in.
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Most user names whose failures are remembered (past it the oldest record is forgotten).
+const MAX_FAILURE_RECORDS: usize = 10_000;
+/// Most sessions one user holds at once; a further login ends their oldest.
+const MAX_SESSIONS_PER_USER: usize = 64;
+
+/// How sessions are kept.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// A session unused for this long ends (open streams keep it in use).
+    pub idle_timeout: Duration,
+    /// A session ends this long after login, in use or not.
+    pub lifetime: Duration,
+    /// Most update streams one session may hold open at once (SSE and WebSocket
+    /// subscriptions together); one more is refused with `TOO_MANY_REQUESTS`.
+    pub max_streams: usize,
+    /// Mark the cookie `Secure` even when no proxy says the request came over TLS.
+    pub secure_cookies: bool,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(30 * 60),
+            lifetime: Duration::from_secs(12 * 3600),
+            max_streams: 32,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// Every open session of this process.
+pub struct Sessions {
+    config: SessionConfig,
+    /// How to reach Keystone: everything but the user's credentials.
+    keystone: ClientConfig,
+    open: RwLock<HashMap<Arc<str>, Arc<Session>>>,
+    /// Recent failed logins by user name: how many, since when.
+    failures: std::sync::Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("config", &self.config)
+            .field("open", &self.count())
+            .finish()
+    }
+}
+
+impl Sessions {
+    /// Sessions authenticated against the Keystone of `keystone` (its user, password and
+    /// project are replaced by each user's own).
+    pub fn new(config: SessionConfig, keystone: ClientConfig) -> Self {
+        Self {
+            config,
+            keystone,
+            open: RwLock::new(HashMap::new()),
+            failures: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How sessions are kept.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// How many sessions are open.
+    pub fn count(&self) -> usize {
+        self.open.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Authenticates `username` with `password` against Keystone and opens a session covering
+    /// every project the user has a role on, or only `project` (a name or an id) when given.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        project: Option<&str>,
+    ) -> Result<Arc<Session>, RpcError> {
+        self.check_failures(username)?;
+        let opened = self.open_session(username, password, project).await;
+        match &opened {
+            Err(error) if error.code == ErrorCode::Unauthorized => self.count_failure(username),
+            Ok(session) => {
+                self.forget_failures(username);
+                self.bound_sessions_of(session);
+            }
+            Err(_) => {}
+        }
+        opened
+    }
+
+    /// Refuses a user name that failed too often lately (`TOO_MANY_REQUESTS`).
+    fn check_failures(&self, username: &str) -> Result<(), RpcError> {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        match failures.get(username) {
+            Some((count, since)) if *count >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW => {
+                Err(RpcError::new(
+                    ErrorCode::TooManyRequests,
+                    "too many failed logins; try again in a minute",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn count_failure(&self, username: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.len() >= MAX_FAILURE_RECORDS && !failures.contains_key(username) {
+            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+            if failures.len() >= MAX_FAILURE_RECORDS
+                && let Some(oldest) = failures
+                    .iter()
+                    .min_by_key(|(_, (_, since))| *since)
+                    .map(|(name, _)| name.clone())
+            {
+                failures.remove(&oldest);
+            }
+        }
+        let now = Instant::now();
+        let entry = failures.entry(username.to_owned()).or_insert((0, now));
+        if entry.1.elapsed() >= FAILURE_WINDOW {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+        if entry.0 == MAX_FAILURES {
+            tracing::warn!(
+                user = username,
+                "too many failed logins; refusing for a while"
+            );
+        }
+    }
+
+    fn forget_failures(&self, username: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(username);
+    }
+
+    /// Ends the oldest sessions of `session`'s user beyond [`MAX_SESSIONS_PER_USER`].
+    fn bound_sessions_of(&self, session: &Session) {
+        let mut theirs: Vec<(Instant, Arc<str>)> = self
+            .open
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|s| s.user_id == session.user_id)
+            .map(|s| (s.created, Arc::clone(&s.token)))
+            .collect();
+        if theirs.len() <= MAX_SESSIONS_PER_USER {
+            return;
+        }
+        theirs.sort();
+        let excess = theirs.len() - MAX_SESSIONS_PER_USER;
+        for (_, token) in theirs.into_iter().take(excess) {
+            self.end(&token);
+        }
+    }
+
+    async fn open_session(
+        &self,
+        username: &str,
+        password: &str,
+        project: Option<&str>,
+    ) -> Result<Arc<Session>, RpcError> {
+        let mut config = self.keystone.clone();
+        config.username = username.to_owned();
+        config.password = password.to_owned();
+        // No home project: the first token is unscoped, then one per project tells the roles.
+        config.project_name = String::new();
+        let client = Client::new(config).map_err(crate::error::upstream)?;
+        let who = client.session().await.map_err(login_error)?;
+        let mut projects = client.list_auth_projects().await.map_err(login_error)?;
+        if let Some(wanted) = project {
+            projects.retain(|p| p.id == wanted || p.name == wanted);
+            if projects.is_empty() {
+                return Err(RpcError::new(
+                    ErrorCode::Forbidden,
+                    format!("you have no role on project {wanted}"),
+                ));
+            }
+        }
+        let scoped =
+            futures::future::join_all(projects.iter().map(|p| client.session_in(&p.id))).await;
+        let mut access = BTreeMap::new();
+        for (project, scoped) in projects.into_iter().zip(scoped) {
+            let roles = match scoped {
+                Ok(session) => session.roles,
+                // Listed but not usable (disabled meanwhile): leave it out.
+                Err(error) if error.status() == Some(401) => continue,
+                Err(error) => return Err(crate::error::upstream(error)),
+            };
+            access.insert(
+                project.id.clone(),
+                ProjectAccess {
+                    id: project.id,
+                    name: project.name,
+                    roles,
+                },
+            );
+        }
+        let admin = access
+            .values()
+            .any(|p| p.roles.iter().any(|role| role == "admin"));
+        let visibility = if admin {
+            Visibility::All
+        } else {
+            Visibility::Projects(Arc::new(ProjectSet::new(access.keys().cloned())))
+        };
+        let now = Instant::now();
+        let session = Arc::new(Session {
+            token: new_token(),
+            user_id: who.user_id,
+            user_name: if who.user_name.is_empty() {
+                username.to_owned()
+            } else {
+                who.user_name
+            },
+            projects: access,
+            admin,
+            visibility,
+            client,
+            created: now,
+            expires: now + self.config.lifetime,
+            last_used: AtomicU64::new(0),
+            streams: AtomicUsize::new(0),
+            ended: CancellationToken::new(),
+        });
+        self.open
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(Arc::clone(&session.token), Arc::clone(&session));
+        tracing::info!(
+            user = session.user_name.as_str(),
+            projects = session.projects.len(),
+            admin,
+            "session opened"
+        );
+        Ok(session)
+    }
+
+    /// The session a request presents, if it is open; marks it used.
+    pub fn find(&self, meta: &RequestMeta) -> Option<Arc<Session>> {
+        let token = presented_token(meta)?;
+        let session = self
+            .open
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token.as_str())
+            .cloned()?;
+        if session.is_over(Instant::now(), self.config.idle_timeout) {
+            self.end(&session.token);
+            return None;
+        }
+        session.touch();
+        Some(session)
+    }
+
+    /// The session a request presents, or `UNAUTHORIZED`.
+    pub fn require(&self, meta: &RequestMeta) -> Result<Arc<Session>, RpcError> {
+        self.find(meta).ok_or_else(|| {
+            RpcError::new(
+                ErrorCode::Unauthorized,
+                "log in first (auth.login): no valid session",
+            )
+        })
+    }
+
+    /// Ends the session with `token` (if open): its streams end and its Keystone tokens are
+    /// revoked in the background.
+    pub fn end(&self, token: &str) -> bool {
+        let removed = self
+            .open
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(token);
+        let Some(session) = removed else {
+            return false;
+        };
+        session.ended.cancel();
+        tracing::info!(user = session.user_name.as_str(), "session ended");
+        let client = session.client.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { client.revoke_tokens().await });
+        }
+        true
+    }
+
+    /// Ends the session a request presents, if any.
+    pub fn end_presented(&self, meta: &RequestMeta) -> bool {
+        presented_token(meta).is_some_and(|token| self.end(&token))
+    }
+
+    /// Ends every session that expired or sat unused past the idle time-out.
+    pub fn sweep(&self) -> usize {
+        let now = Instant::now();
+        let stale: Vec<Arc<str>> = self
+            .open
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|s| s.is_over(now, self.config.idle_timeout))
+            .map(|s| Arc::clone(&s.token))
+            .collect();
+        stale.iter().filter(|token| self.end(token)).count()
+    }
+
+    /// Sweeps every `period` until `stop` is cancelled.
+    pub async fn run_sweeper(self: Arc<Self>, period: Duration, stop: CancellationToken) {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = ticks.tick() => {
+                    let ended = self.sweep();
+                    if ended > 0 {
+                        tracing::debug!(ended, "idle or expired sessions ended");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The `Set-Cookie` value that stores `session` in the browser. `Secure` when configured,
+    /// or when a proxy says the request came over TLS.
+    pub fn cookie(&self, session: &Session, meta: &RequestMeta) -> HeaderValue {
+        let max_age = self.config.lifetime.as_secs();
+        let secure = if self.is_secure(meta) { "; Secure" } else { "" };
+        let text = format!(
+            "{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+            session.token
+        );
+        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    /// The `Set-Cookie` value that removes the session cookie.
+    pub fn clearing_cookie(&self, meta: &RequestMeta) -> HeaderValue {
+        let secure = if self.is_secure(meta) { "; Secure" } else { "" };
+        let text = format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}");
+        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    fn is_secure(&self, meta: &RequestMeta) -> bool {
+        self.config.secure_cookies
+            || meta
+                .headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+    }
+
+    /// Adds the session cookie to the HTTP response of the request (when it has one).
+    pub fn set_cookie(&self, session: &Session, meta: &RequestMeta) {
+        meta.response.append(SET_COOKIE, self.cookie(session, meta));
+    }
+
+    /// Adds the cookie removal to the HTTP response of the request (when it has one).
+    pub fn clear_cookie(&self, meta: &RequestMeta) {
+        meta.response.append(SET_COOKIE, self.clearing_cookie(meta));
+    }
+}
+
+fn new_token() -> Arc<str> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Arc::from(hex)
+}
+
+/// The token a request presents: `Authorization: Bearer`, then the session cookie, then the
+/// `token` connection parameter (tRPC WebSocket and SSE `connectionParams`).
+fn presented_token(meta: &RequestMeta) -> Option<String> {
+    let bearer = meta
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if let Some(token) = bearer.filter(|t| !t.is_empty()) {
+        return Some(token.to_owned());
+    }
+    let cookie = meta
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value.trim().to_owned());
+    if let Some(token) = cookie.filter(|t| !t.is_empty()) {
+        return Some(token);
+    }
+    meta.connection_params
+        .as_ref()
+        .and_then(|params| params.get("token"))
+        .filter(|t| !t.is_empty())
+        .cloned()
+}
+
+/// A failed login as the client sees it: bad credentials are `UNAUTHORIZED` without saying
+/// which part was wrong; an unreachable Keystone is the usual upstream error.
+fn login_error(error: tidings_openstack::Error) -> RpcError {
+    match error {
+        tidings_openstack::Error::Auth(_)
+        | tidings_openstack::Error::Status { status: 401, .. } => {
+            RpcError::new(ErrorCode::Unauthorized, "invalid username or password")
+        }
+        other => crate::error::upstream(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(headers: &[(&'static str, &str)]) -> RequestMeta {
+        let mut meta = RequestMeta::local();
+        for (name, value) in headers {
+            meta.headers
+                .append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        meta
+    }
+
+    #[test]
+    fn tokens_are_found_in_bearer_cookie_and_connection_params() {
+        assert_eq!(
+            presented_token(&meta(&[("authorization", "Bearer abc")])).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            presented_token(&meta(&[("cookie", "a=1; tidings_session=xyz; b=2")])).as_deref(),
+            Some("xyz")
+        );
+        let mut with_params = meta(&[]);
+        with_params.connection_params = Some([("token".to_owned(), "p".to_owned())].into());
+        assert_eq!(presented_token(&with_params).as_deref(), Some("p"));
+        assert_eq!(presented_token(&meta(&[("cookie", "other=1")])), None);
+        assert_eq!(
+            presented_token(&meta(&[("authorization", "Basic x")])),
+            None
+        );
+    }
+
+    #[test]
+    fn session_tokens_are_long_and_distinct() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+    }
+}

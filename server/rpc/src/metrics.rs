@@ -23,7 +23,7 @@ use prometheus_client::registry::Registry as PromRegistry;
 pub use prometheus_client;
 
 use crate::error::ErrorCode;
-use crate::procedure::{ProcedureKind, Transport};
+use crate::procedure::meta::{ProcedureKind, Transport};
 
 /// One label.
 type Label = [(&'static str, &'static str); 1];

@@ -1,0 +1,108 @@
+//! What a call is and where it came from: the procedure kinds, the transports, the request's
+//! metadata (headers, connection parameters, response headers) and the handler context.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde::Serialize;
+
+/// What a procedure does, which decides how transports may call it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcedureKind {
+    /// Reads; HTTP GET.
+    Query,
+    /// Writes; HTTP POST.
+    Mutation,
+    /// A stream of events; SSE or WebSocket.
+    Subscription,
+}
+
+impl ProcedureKind {
+    /// The lowercase name tRPC uses (`query`, `mutation`, `subscription`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcedureKind::Query => "query",
+            ProcedureKind::Mutation => "mutation",
+            ProcedureKind::Subscription => "subscription",
+        }
+    }
+}
+
+/// The transport a call arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// tRPC over HTTP (single, batch, or SSE).
+    TrpcHttp,
+    /// tRPC over WebSocket.
+    TrpcWs,
+    /// JSON-RPC 2.0 (HTTP or WebSocket).
+    JsonRpc,
+    /// Called in-process (tests, benchmarks).
+    Local,
+}
+
+/// What a handler may know about the request beyond its input.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    /// The request (or WebSocket upgrade) headers.
+    pub headers: HeaderMap,
+    /// tRPC `connectionParams`: string values the client attached to the connection.
+    pub connection_params: Option<BTreeMap<String, String>>,
+    /// Where the call came from.
+    pub transport: Transport,
+    /// Headers the handlers ask to add to the HTTP response (see [`ResponseHeaders`]).
+    pub response: ResponseHeaders,
+}
+
+impl RequestMeta {
+    /// Metadata for an in-process call with no headers.
+    pub fn local() -> Self {
+        Self {
+            headers: HeaderMap::new(),
+            connection_params: None,
+            transport: Transport::Local,
+            response: ResponseHeaders::default(),
+        }
+    }
+}
+
+/// Headers that handlers add to the HTTP response of their request, such as `Set-Cookie`.
+///
+/// Applied by the tRPC HTTP transport to single and batched replies (every call of a batch
+/// shares them). Transports with no response of their own to carry them (WebSocket, JSONL
+/// streams whose head is sent before the calls finish, JSON-RPC) drop them, so a handler must
+/// never depend on them alone.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseHeaders(Arc<std::sync::Mutex<HeaderMap>>);
+
+impl ResponseHeaders {
+    /// Adds a header (several values of one name are all sent).
+    pub fn append(&self, name: HeaderName, value: HeaderValue) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .append(name, value);
+    }
+
+    /// Takes every header added so far.
+    pub fn take(&self) -> HeaderMap {
+        std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+/// The context a handler receives: the application's state and the request's metadata.
+#[derive(Debug, Clone)]
+pub struct Ctx<S> {
+    /// The application state (cheap to clone).
+    pub state: S,
+    /// The request's metadata.
+    pub meta: Arc<RequestMeta>,
+}

@@ -123,16 +123,24 @@ async fn login_sets_an_http_only_cookie_that_works_and_logout_ends_it() {
 
 #[tokio::test]
 async fn behind_tls_the_cookie_is_secure() {
-    let app = TestApp::spawn().await;
-    let login = reqwest::Client::new()
-        .post(format!("{}/trpc/auth.login", app.base))
-        .header("x-forwarded-proto", "https")
-        .json(&json!({ "username": "bob", "password": "bob" }))
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    let login_cookie = |app: &TestApp| {
+        let request = reqwest::Client::new()
+            .post(format!("{}/trpc/auth.login", app.base))
+            .header("x-forwarded-proto", "https")
+            .json(&json!({ "username": "bob", "password": "bob" }))
+            .send();
+        async move {
+            let login = request.await.unwrap();
+            login.headers()["set-cookie"].to_str().unwrap().to_owned()
+        }
+    };
+    let behind_proxy = TestApp::spawn_with(&["--trusted-proxies", "127.0.0.1"]).await;
+    let cookie = login_cookie(&behind_proxy).await;
     assert!(cookie.ends_with("; Secure"), "{cookie}");
+    // From a peer that is not a trusted proxy the header is the client's own claim.
+    let direct = TestApp::spawn().await;
+    let cookie = login_cookie(&direct).await;
+    assert!(!cookie.contains("Secure"), "{cookie}");
 }
 
 #[tokio::test]

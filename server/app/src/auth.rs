@@ -9,10 +9,12 @@
 //! its [`Visibility`].
 
 pub mod origin;
+pub mod proxy;
 mod session;
 mod sessions;
 pub mod visibility;
 
+pub use proxy::TrustedProxies;
 pub use session::{Me, ProjectAccess, Session};
 pub use sessions::{COOKIE_NAME, SessionConfig, Sessions};
 pub use visibility::{ProjectSet, Visibility};

@@ -131,6 +131,16 @@ pub struct ServeArgs {
     /// `https://console.example.com`); browsers' requests from any other origin are refused.
     #[arg(long, env = "TIDINGS_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Proxies in front of the server (addresses or networks, comma-separated, e.g.
+    /// `127.0.0.1,10.0.0.0/8`): only from these are `X-Forwarded-For` (the client's address),
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host` believed. Default: none.
+    #[arg(
+        long,
+        env = "TIDINGS_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = crate::auth::proxy::parse_net
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     // Limits
     /// Deepest nesting of arrays and objects accepted in a procedure's input; deeper input is
     /// refused as a bad request before it is parsed.

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::services::ServeDir;
 
 use crate::auth::origin::OriginPolicy;
-use crate::auth::{self, SessionConfig, Sessions};
+use crate::auth::{self, SessionConfig, Sessions, TrustedProxies};
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::config::{Bus, ServeArgs, SimOptions};
 use crate::metrics;
@@ -105,6 +105,7 @@ impl Tidings {
                 lifetime: args.session_lifetime,
                 max_streams: args.max_streams_per_session.max(1),
                 secure_cookies: args.secure_cookies,
+                proxies: TrustedProxies::new(args.trusted_proxies.clone()),
             },
             client_config.clone(),
         ));
@@ -258,7 +259,11 @@ impl Tidings {
         tracing::info!(%addr, "tidings listening");
         let signal = shutdown.clone();
         let server = async move {
-            let served = axum::serve(listener, router)
+            // Every request carries its TCP peer (`ConnectInfo`), which the engine puts in
+            // `RequestMeta::peer` for throttles and limits keyed on the client address.
+            let service =
+                router.into_make_service_with_connect_info::<tidings_rpc::listener::Peer>();
+            let served = axum::serve(listener, service)
                 .with_graceful_shutdown(async move { signal.cancelled().await })
                 .await;
             // Upgraded WebSockets outlive their HTTP connections: wait until each was sent

@@ -160,12 +160,11 @@ fn service_builder(config: &JsonRpcConfig, callable: Arc<HashSet<&'static str>>)
 /// Hands one request (a POST, or a WebSocket upgrade) to jsonrpsee, with the request's
 /// metadata in its extensions for the handlers' context.
 async fn serve(State(endpoint): State<Arc<Endpoint>>, mut request: Request) -> Response {
-    let meta = RequestMeta {
-        headers: request.headers().clone(),
-        connection_params: None,
-        transport: Transport::JsonRpc,
-        response: Default::default(),
-    };
+    let meta = RequestMeta::arrived(
+        Transport::JsonRpc,
+        request.headers().clone(),
+        request.extensions(),
+    );
     request.extensions_mut().insert(Arc::new(meta));
     let request = match screen_ids(&endpoint, request).await {
         Ok(request) => request,

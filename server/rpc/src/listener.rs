@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::serve::Listener;
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::Semaphore;
 
@@ -148,6 +149,21 @@ where
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         self.inner.local_addr()
+    }
+}
+
+/// The client address of a connection [`PerIpLimit`] accepted, as axum's `ConnectInfo`:
+/// serve with `router.into_make_service_with_connect_info::<Peer>()` and the engine finds it
+/// ([`crate::procedure::meta::peer_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub SocketAddr);
+
+impl<L> Connected<IncomingStream<'_, PerIpLimit<L>>> for Peer
+where
+    L: Listener<Addr = SocketAddr>,
+{
+    fn connect_info(stream: IncomingStream<'_, PerIpLimit<L>>) -> Self {
+        Peer(*stream.remote_addr())
     }
 }
 

@@ -14,7 +14,7 @@ use tidings_openstack::{Client, ClientConfig};
 use tidings_rpc::{ErrorCode, RequestMeta, RpcError};
 use tokio_util::sync::CancellationToken;
 
-use super::{ProjectAccess, ProjectSet, Session, Visibility};
+use super::{ProjectAccess, ProjectSet, Session, TrustedProxies, Visibility};
 
 /// The cookie that carries the session token.
 pub const COOKIE_NAME: &str = "tidings_session";
@@ -41,6 +41,8 @@ pub struct SessionConfig {
     pub max_streams: usize,
     /// Mark the cookie `Secure` even when no proxy says the request came over TLS.
     pub secure_cookies: bool,
+    /// The proxies whose `X-Forwarded-*` headers and client addresses are believed.
+    pub proxies: TrustedProxies,
 }
 
 impl Default for SessionConfig {
@@ -50,6 +52,7 @@ impl Default for SessionConfig {
             lifetime: Duration::from_secs(12 * 3600),
             max_streams: 32,
             secure_cookies: false,
+            proxies: TrustedProxies::default(),
         }
     }
 }
@@ -350,7 +353,7 @@ impl Sessions {
     }
 
     /// The `Set-Cookie` value that stores `session` in the browser. `Secure` when configured,
-    /// or when a proxy says the request came over TLS.
+    /// or when a trusted proxy says the request came over TLS.
     pub fn cookie(&self, session: &Session, meta: &RequestMeta) -> HeaderValue {
         let max_age = self.config.lifetime.as_secs();
         let secure = if self.is_secure(meta) { "; Secure" } else { "" };
@@ -370,11 +373,11 @@ impl Sessions {
 
     fn is_secure(&self, meta: &RequestMeta) -> bool {
         self.config.secure_cookies
-            || meta
-                .headers
-                .get("x-forwarded-proto")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+            || self
+                .config
+                .proxies
+                .forwarded(meta, "proto")
+                .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
     }
 
     /// Adds the session cookie to the HTTP response of the request (when it has one).

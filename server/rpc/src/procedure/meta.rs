@@ -2,6 +2,7 @@
 //! metadata (headers, connection parameters, response headers) and the handler context.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -55,6 +56,9 @@ pub struct RequestMeta {
     pub transport: Transport,
     /// Headers the handlers ask to add to the HTTP response (see [`ResponseHeaders`]).
     pub response: ResponseHeaders,
+    /// The TCP peer the request came over (a proxy's address when behind one), when the server
+    /// recorded it in the request's extensions ([`peer_of`]).
+    pub peer: Option<SocketAddr>,
 }
 
 impl RequestMeta {
@@ -65,8 +69,39 @@ impl RequestMeta {
             connection_params: None,
             transport: Transport::Local,
             response: ResponseHeaders::default(),
+            peer: None,
         }
     }
+
+    /// Metadata of a request that arrived on `transport` with `headers`, over the peer the
+    /// request's `extensions` name.
+    pub fn arrived(
+        transport: Transport,
+        headers: HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Self {
+        Self {
+            headers,
+            transport,
+            peer: peer_of(extensions),
+            ..Self::local()
+        }
+    }
+}
+
+/// The TCP peer in a request's extensions, if the server recorded one: axum's
+/// `ConnectInfo<SocketAddr>`, or `ConnectInfo<Peer>` when served over
+/// [`crate::listener::PerIpLimit`].
+pub fn peer_of(extensions: &http::Extensions) -> Option<SocketAddr> {
+    use axum::extract::ConnectInfo;
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0)
+        .or_else(|| {
+            extensions
+                .get::<ConnectInfo<crate::listener::Peer>>()
+                .map(|info| info.0.0)
+        })
 }
 
 /// Headers that handlers add to the HTTP response of their request, such as `Set-Cookie`.

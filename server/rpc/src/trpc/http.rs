@@ -94,10 +94,8 @@ async fn prepare<S: Clone + Send + Sync + 'static>(
         _ => None,
     };
     let meta = Arc::new(RequestMeta {
-        headers: parts.headers,
         connection_params,
-        transport: Transport::TrpcHttp,
-        response: Default::default(),
+        ..RequestMeta::arrived(Transport::TrpcHttp, parts.headers, &parts.extensions)
     });
     let ctx = Ctx {
         state: trpc.state.clone(),

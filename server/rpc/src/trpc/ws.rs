@@ -19,7 +19,7 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use http::{HeaderMap, Method, header};
+use http::{Method, header};
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -101,7 +101,7 @@ pub(super) async fn upgrade<S: Clone + Send + Sync + 'static>(
     let expects_params = Query::parse(parts.uri.query()).connection_params.as_deref() == Some("1");
     let config = &trpc.config.ws;
     let cap = config.max_message_bytes.saturating_mul(2).max(4096);
-    let headers = parts.headers;
+    let meta = RequestMeta::arrived(Transport::TrpcWs, parts.headers, &parts.extensions);
     upgrade
         .max_message_size(cap)
         .max_frame_size(cap)
@@ -113,7 +113,7 @@ pub(super) async fn upgrade<S: Clone + Send + Sync + 'static>(
         .max_write_buffer_size(usize::MAX)
         .on_upgrade(move |socket| {
             let sockets = trpc.sockets.clone();
-            sockets.track_future(serve(trpc, headers, expects_params, socket))
+            sockets.track_future(serve(trpc, meta, expects_params, socket))
         })
 }
 
@@ -132,8 +132,8 @@ enum End {
 /// One open socket's state, owned by its reading task.
 struct Connection<S> {
     trpc: Arc<Trpc<S>>,
-    /// The upgrade request's headers, until the context is built.
-    headers: HeaderMap,
+    /// The upgrade request's metadata (headers, peer), until the context is built.
+    upgrade: RequestMeta,
     /// Built once per connection: at connect, or from the `connectionParams` frame.
     ctx: Option<Ctx<S>>,
     outbox: Outbox,
@@ -147,7 +147,7 @@ struct Connection<S> {
 
 async fn serve<S: Clone + Send + Sync + 'static>(
     trpc: Arc<Trpc<S>>,
-    headers: HeaderMap,
+    upgrade: RequestMeta,
     expects_params: bool,
     socket: WebSocket,
 ) {
@@ -157,7 +157,7 @@ async fn serve<S: Clone + Send + Sync + 'static>(
     let mut conn = Connection {
         permits: Arc::new(Semaphore::new(config.max_concurrent_calls.max(1))),
         trpc: trpc.clone(),
-        headers,
+        upgrade,
         ctx: None,
         outbox,
         subscriptions: Subscriptions::default(),
@@ -194,10 +194,9 @@ impl<S: Clone + Send + Sync + 'static> Connection<S> {
         Ctx {
             state: self.trpc.state.clone(),
             meta: Arc::new(RequestMeta {
-                headers: std::mem::take(&mut self.headers),
+                headers: std::mem::take(&mut self.upgrade.headers),
                 connection_params,
-                transport: Transport::TrpcWs,
-                response: Default::default(),
+                ..self.upgrade.clone()
             }),
         }
     }

@@ -66,6 +66,19 @@ _fuzz SECONDS CORPUS *TARGETS:
 redis-server:
     command -v redis-server >/dev/null || { apt-get update && apt-get install -y redis-server; }
 
+# Installs nginx (Debian's package; as root, as in CI) when it is missing.
+nginx:
+    command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update && apt-get install -y nginx; }
+
+# The deployment the README documents (docs/deploy/nginx.conf): Debian's nginx on a port other
+# than 80 in front of two instances sharing one redis-server, the console's browser end-to-end
+# suite run through it; the README's former configuration is shown to refuse the login. Every
+# process is a child under target/deploy/, stopped by its pid.
+test-deploy: redis-server nginx
+    cargo build -p tidings
+    npm run build -w web-client
+    TIDINGS_BIN="$PWD/target/debug/tidings" node tests/deploy/nginx.mjs
+
 # The real @trpc/client against a real server.
 test-conformance:
     cargo build -p tidings

@@ -16,6 +16,8 @@ use crate::machine;
 
 /// The admin token the benchmark starts Tidings with.
 pub const ADMIN_TOKEN: &str = "bench";
+/// The metrics token the benchmark starts Tidings with (`/metrics` needs it).
+pub const METRICS_TOKEN: &str = "bench-metrics";
 /// The subscription every server serves.
 pub const SUBSCRIBE: &str = "/trpc/updates.subscribe";
 /// The trigger.
@@ -112,6 +114,7 @@ impl Server {
         command.args(["serve", "--listen", &addr.to_string()]);
         command.args(["--log-format", "json"]);
         command.env("TIDINGS_ADMIN_TOKEN", ADMIN_TOKEN);
+        command.env("TIDINGS_METRICS_TOKEN", METRICS_TOKEN);
         command.env(
             "TIDINGS_POLL_INTERVAL",
             upstream.poll_interval.as_deref().unwrap_or("1h"),

@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::SoakArgs;
 use crate::client::{Conn, Subscriber};
 use crate::machine::Machine;
-use crate::servers::{SUBSCRIBE, Server, Sim, TidingsOptions, Upstream};
+use crate::servers::{METRICS_TOKEN, SUBSCRIBE, Server, Sim, TidingsOptions, Upstream};
 use churn::{Counters, Crew, Ctx};
 use procfs::Usage;
 
@@ -474,11 +474,12 @@ async fn server_counters(server: &Server) -> String {
     let Ok(mut conn) = server.conn().await else {
         return String::new();
     };
+    let auth = format!("Bearer {METRICS_TOKEN}");
     let Ok(reply) = conn
         .call(
             http::Method::GET,
             "/metrics",
-            &[],
+            &[("authorization", auth.as_str())],
             bytes::Bytes::new(),
             true,
         )

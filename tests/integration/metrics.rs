@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
-use tidings_tests::TestApp;
+use tidings_tests::{METRICS_TOKEN, TestApp};
 
 async fn scrape(app: &TestApp) -> String {
     let response = app
         .http
         .get(format!("{}/metrics", app.base))
+        .bearer_auth(METRICS_TOKEN)
         .send()
         .await
         .expect("scrape");
@@ -32,7 +33,7 @@ fn value(text: &str, series: &str) -> f64 {
 
 #[tokio::test]
 async fn metrics_describe_the_traffic() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&["--metrics-token", METRICS_TOKEN]).await;
     let mut stream = app.subscribe(None, None).await;
     let etag = {
         let first = app
@@ -130,7 +131,7 @@ async fn metrics_describe_the_traffic() {
 
 #[tokio::test]
 async fn upstream_failures_are_counted_by_service() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&["--metrics-token", METRICS_TOKEN]).await;
     let missing = app
         .query(
             "compute.instances.getAttachments",
@@ -182,7 +183,7 @@ async fn counted_while_open(app: &TestApp, path: &str, request: &str, transport:
 
 #[tokio::test]
 async fn websocket_subscribers_are_counted_by_transport() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&["--metrics-token", METRICS_TOKEN]).await;
     let trpc = r#"{"id":1,"method":"subscription","params":{"path":"updates.subscribe"}}"#;
     counted_while_open(&app, "/trpc", trpc, "trpc_ws").await;
     let jsonrpc = r#"{"jsonrpc":"2.0","id":1,"method":"updates.subscribe","params":{}}"#;

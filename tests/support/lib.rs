@@ -23,12 +23,18 @@ pub use sse::{SseEvent, SseReader};
 /// The admin token every test server accepts.
 pub const ADMIN_TOKEN: &str = "test-token";
 
+/// A `--metrics-token` for tests that scrape `/metrics` (servers started without it serve no
+/// `/metrics` on their main listener).
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 /// A running server and its simulator.
 pub struct TestApp {
     /// Where it listens.
     pub addr: SocketAddr,
     /// `http://ADDR`.
     pub base: String,
+    /// Where the `--metrics-listen` listener listens, when the server has one.
+    pub metrics_addr: Option<SocketAddr>,
     /// An HTTP client logged in as the cloud administrator (`admin`): every request carries
     /// `Authorization: Bearer <token>` unless it sets its own.
     pub http: reqwest::Client,
@@ -133,6 +139,7 @@ impl TestApp {
     async fn serve(tidings: Tidings, sim: Sim) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let metrics_addr = tidings.metrics_addr();
         let state = tidings.state.clone();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(tidings.serve(listener, shutdown.clone()));
@@ -142,6 +149,7 @@ impl TestApp {
         Self {
             addr,
             base,
+            metrics_addr,
             http: admin.http,
             token: admin.token,
             state,

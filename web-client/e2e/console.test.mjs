@@ -32,8 +32,10 @@ before(async () => {
 });
 
 after(async () => {
+  const violations = browsers.flatMap((b) => b.cspViolations);
   for (const b of browsers) await b.close();
   server?.stop();
+  assert.deepEqual(violations, [], 'the console broke its Content-Security-Policy');
 });
 
 /** A new browser (its own cookies: its own session), counting its tRPC requests. */

@@ -44,9 +44,13 @@ export function ensureChromium() {
 
 /**
  * Starts `tidings serve` on a free port with the built console; resolves once it is ready.
- * The binary is $TIDINGS_BIN, else target/debug/tidings (`cargo build -p tidings`).
+ * The binary is $TIDINGS_BIN, else target/debug/tidings (`cargo build -p tidings`). With
+ * $TIDINGS_E2E_BASE (e.g. http://127.0.0.1:8480, a proxy in front of servers started
+ * elsewhere: `just test-deploy`), starts nothing and runs against that.
  */
 export async function startServer() {
+  const external = process.env.TIDINGS_E2E_BASE;
+  if (external) return { base: external.replace(/\/$/, ''), pid: undefined, stop() {} };
   const bin = process.env.TIDINGS_BIN ?? join(REPO, 'target/debug/tidings');
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p tidings`);
   const consoleDir = join(WEB_CLIENT, 'dist');
@@ -104,8 +108,15 @@ export async function launchBrowser() {
     args: CHROMIUM_FLAGS,
     viewport: { width: 1360, height: 900 },
   });
+  // What Chromium refuses under the console's Content-Security-Policy (an inline script or
+  // style, a foreign connection): each would be a broken console.
+  const cspViolations = [];
+  context.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
+  });
   return {
     context,
+    cspViolations,
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });

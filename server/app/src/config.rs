@@ -127,10 +127,26 @@ pub struct ServeArgs {
     /// Mark the session cookie `Secure` even when no proxy sends `X-Forwarded-Proto: https`.
     #[arg(long, env = "TIDINGS_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// The console's own origins, as browsers name them (comma-separated, scheme://host[:port],
+    /// e.g. `https://console.example.com`). Default: the listening address's origins
+    /// (`http://127.0.0.1:8080`, `http://localhost:8080`) and what a trusted proxy forwards
+    /// (`X-Forwarded-Proto` + `X-Forwarded-Host`); `Host` alone is never believed.
+    #[arg(
+        long,
+        env = "TIDINGS_PUBLIC_ORIGIN",
+        value_delimiter = ',',
+        value_parser = crate::auth::origin::Origin::parse
+    )]
+    pub public_origin: Vec<crate::auth::origin::Origin>,
     /// Origins, besides the server's own, whose pages may call the API (comma-separated, e.g.
-    /// `https://console.example.com`); browsers' requests from any other origin are refused.
-    #[arg(long, env = "TIDINGS_ALLOWED_ORIGINS", value_delimiter = ',')]
-    pub allowed_origins: Vec<String>,
+    /// `http://localhost:5173`); browsers' requests from any other origin are refused.
+    #[arg(
+        long,
+        env = "TIDINGS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        value_parser = crate::auth::origin::Origin::parse
+    )]
+    pub allowed_origins: Vec<crate::auth::origin::Origin>,
     /// Proxies in front of the server (addresses or networks, comma-separated, e.g.
     /// `127.0.0.1,10.0.0.0/8`): only from these are `X-Forwarded-For` (the client's address),
     /// `X-Forwarded-Proto` and `X-Forwarded-Host` believed. Default: none.
@@ -141,6 +157,15 @@ pub struct ServeArgs {
         value_parser = crate::auth::proxy::parse_net
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    // Metrics
+    /// Serve `/metrics` on this address of its own (e.g. `127.0.0.1:9464`), and not on the
+    /// main listener.
+    #[arg(long, env = "TIDINGS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token `/metrics` requires (`Authorization: Bearer <token>`). Without
+    /// `--metrics-listen`, the main listener serves `/metrics` only when this is set.
+    #[arg(long, env = "TIDINGS_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     // Limits
     /// Deepest nesting of arrays and objects accepted in a procedure's input; deeper input is
     /// refused as a bad request before it is parsed.
@@ -322,6 +347,34 @@ mod tests {
         assert_eq!(args.call_timeout, Duration::from_millis(500));
         assert_eq!(args.max_connections_per_ip, 0);
         assert_eq!(args.shutdown_grace, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn edge_flags_parse_origins_and_metrics_access() {
+        let serve = |argv: &[&str]| {
+            let argv = ["tidings", "serve"].iter().chain(argv).copied();
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Command::Serve(args) => args,
+                _ => panic!("serve"),
+            })
+        };
+        let args = serve(&[]).unwrap();
+        assert!(args.public_origin.is_empty() && args.allowed_origins.is_empty());
+        assert_eq!(args.metrics_listen, None);
+        assert_eq!(args.metrics_token, None);
+        let args = serve(&[
+            "--public-origin=https://console.example,https://console.example:8443",
+            "--allowed-origins=http://localhost:5173",
+            "--metrics-listen=127.0.0.1:9464",
+            "--metrics-token=t",
+        ])
+        .unwrap();
+        assert_eq!(args.public_origin.len(), 2);
+        assert_eq!(args.allowed_origins[0].to_string(), "http://localhost:5173");
+        assert_eq!(args.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(args.metrics_token.as_deref(), Some("t"));
+        assert!(serve(&["--public-origin=console.example"]).is_err());
+        assert!(serve(&["--allowed-origins=http://x.example/path"]).is_err());
     }
 
     #[test]

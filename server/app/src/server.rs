@@ -1,17 +1,20 @@
 //! Assembling and running the BFF: the state, the background worker, the HTTP routes, and a
 //! graceful shutdown. `main` and the tests call the same [`Tidings::build`] and
-//! [`Tidings::serve`].
+//! [`Tidings::serve`]. The console's files are in [`console`], who may read `/metrics` in
+//! [`scrape`].
+
+mod console;
+mod scrape;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Json, Response};
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use serde_json::json;
 use tidings_openstack::{Client, ClientConfig};
@@ -20,7 +23,6 @@ use tidings_rpc::{Limits, Metrics, Registry, Trpc, TrpcConfig, WsConfig};
 use tidings_sim::{RunningSim, SimConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::services::ServeDir;
 
 use crate::auth::origin::OriginPolicy;
 use crate::auth::{self, SessionConfig, Sessions, TrustedProxies};
@@ -45,6 +47,9 @@ pub enum StartError {
     /// The embedded simulator could not start.
     #[error("embedded simulator: {0}")]
     Simulator(std::io::Error),
+    /// `--metrics-listen` could not be bound.
+    #[error("metrics listener: {0}")]
+    MetricsListen(std::io::Error),
     /// The OpenStack client could not be configured.
     #[error("upstream client: {0}")]
     Upstream(#[from] tidings_openstack::Error),
@@ -70,8 +75,12 @@ pub struct Tidings {
     console_dir: PathBuf,
     /// The limits the server applies itself (the registry holds the per-call ones).
     limits: ServeLimits,
-    /// Which browser origins may call the API.
-    origins: Arc<OriginPolicy>,
+    /// Which browser origins may call the API (completed with the listening address).
+    origins: OriginPolicy,
+    /// Where `/metrics` is served and what it asks for.
+    metrics_access: scrape::MetricsAccess,
+    /// The `--metrics-listen` listener, bound at build.
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Tidings {
@@ -173,20 +182,51 @@ impl Tidings {
             max_body_bytes: args.max_body_bytes,
             console_dir: args.console_dir.clone(),
             limits: ServeLimits::from_args(args),
-            origins: Arc::new(OriginPolicy {
+            origins: OriginPolicy {
+                public: args.public_origin.clone(),
                 allowed: args.allowed_origins.clone(),
-            }),
+                proxies: TrustedProxies::new(args.trusted_proxies.clone()),
+                listening: Vec::new(),
+            },
+            metrics_access: scrape::MetricsAccess {
+                token: args
+                    .metrics_token
+                    .as_deref()
+                    .filter(|t| !t.is_empty())
+                    .map(Arc::from),
+                listen: args.metrics_listen,
+            },
+            metrics_listener: match args.metrics_listen {
+                Some(addr) => Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .map_err(StartError::MetricsListen)?,
+                ),
+                None => None,
+            },
         })
     }
 
-    /// The HTTP routes, with SSE streams ending when `shutdown` is cancelled.
-    pub fn router(&self, shutdown: CancellationToken) -> Router {
-        self.routes(shutdown).0
+    /// Where the `--metrics-listen` listener listens.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+    }
+
+    /// The HTTP routes of a server listening on `addr` (the browser origins it accepts by
+    /// default), with SSE streams ending when `shutdown` is cancelled.
+    pub fn router(&self, addr: SocketAddr, shutdown: CancellationToken) -> Router {
+        self.routes(addr, shutdown).0
     }
 
     /// The routes, and the tRPC transport whose WebSockets `serve` waits for at shutdown (they
     /// are sent `reconnect` and closed).
-    fn routes(&self, shutdown: CancellationToken) -> (Router, Arc<Trpc<AppState>>) {
+    fn routes(
+        &self,
+        addr: SocketAddr,
+        shutdown: CancellationToken,
+    ) -> (Router, Arc<Trpc<AppState>>) {
         let config = TrpcConfig {
             max_body_bytes: self.max_body_bytes,
             ws: WsConfig {
@@ -200,7 +240,7 @@ impl Tidings {
             ..TrpcConfig::default()
         };
         let trpc = Trpc::new(self.registry.clone(), self.state.clone(), config);
-        let router = Router::new()
+        let mut router = Router::new()
             .merge(trpc.router())
             .merge(tidings_rpc::jsonrpc_router(
                 self.registry.clone(),
@@ -217,14 +257,21 @@ impl Tidings {
                     ..Default::default()
                 },
             ))
-            .merge(self.metrics.router())
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz).with_state(self.state.clone()))
-            .fallback_service(console(&self.console_dir))
-            .layer(middleware::from_fn_with_state(
-                self.origins.clone(),
-                auth::origin::check,
-            ));
+            .fallback_service(console::console(&self.console_dir));
+        if let Some(metrics) = self.metrics_access.main_router(&self.metrics) {
+            router = router.merge(metrics);
+        }
+        let origins = Arc::new(self.origins.listening_on(addr));
+        if self.origins.public.is_empty() && addr.ip().is_unspecified() {
+            tracing::warn!(
+                %addr,
+                "listening on every address: browsers reaching this server by another name \
+                 or address than localhost are refused until --public-origin names it"
+            );
+        }
+        let router = router.layer(middleware::from_fn_with_state(origins, auth::origin::check));
         (router, trpc)
     }
 
@@ -240,7 +287,7 @@ impl Tidings {
         let addr: SocketAddr = listener.local_addr()?;
         let listener = PerIpLimit::new(listener, self.limits.max_connections_per_ip);
         let grace = self.limits.shutdown_grace;
-        let (router, trpc) = self.routes(shutdown.clone());
+        let (router, trpc) = self.routes(addr, shutdown.clone());
         // Background tasks belong to this future: dropping it (a crash, in tests) ends them.
         let mut background = tokio::task::JoinSet::new();
         let replicas = self.worker.replicas();
@@ -255,6 +302,15 @@ impl Tidings {
         let cluster_stop = CancellationToken::new();
         if let Some(cluster) = self.cluster {
             background.spawn(cluster.run(replicas, cluster_stop.clone()));
+        }
+        let metrics_addr = self
+            .metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok());
+        self.metrics_access.announce(metrics_addr);
+        if let Some(listener) = self.metrics_listener {
+            let router = self.metrics_access.router(&self.metrics);
+            background.spawn(scrape::serve(listener, router, shutdown.clone()));
         }
         tracing::info!(%addr, "tidings listening");
         let signal = shutdown.clone();
@@ -321,51 +377,6 @@ fn sim_config(options: &SimOptions) -> SimConfig {
     }
 }
 
-/// The web console: the files of `dir` at `/`, and `index.html` for client-side routes (paths
-/// whose last segment has no extension). Until the console is built, `/` says how to build it.
-/// Checked on each request, so building it does not need a restart.
-fn console(dir: &Path) -> Router {
-    let dir = Arc::new(dir.to_path_buf());
-    Router::new()
-        .fallback_service(ServeDir::new(dir.as_path()))
-        .layer(middleware::from_fn_with_state(dir, console_gate))
-}
-
-async fn console_gate(State(dir): State<Arc<PathBuf>>, request: Request, next: Next) -> Response {
-    let index = dir.join("index.html");
-    let path = request.uri().path().to_owned();
-    if !tokio::fs::try_exists(&index).await.unwrap_or(false) {
-        return console_missing(&path, &dir);
-    }
-    let page_route = matches!(*request.method(), Method::GET | Method::HEAD)
-        && !path.rsplit('/').next().unwrap_or_default().contains('.');
-    let response = next.run(request).await;
-    if response.status() != StatusCode::NOT_FOUND || !page_route {
-        return response;
-    }
-    match tokio::fs::read_to_string(&index).await {
-        Ok(html) => ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response(),
-        Err(error) => {
-            tracing::error!(error = ?error, "reading the console's index.html failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
-fn console_missing(path: &str, dir: &Path) -> Response {
-    if path != "/" {
-        return (StatusCode::NOT_FOUND, "not found\n").into_response();
-    }
-    let text = format!(
-        "Tidings is running, but the web console is not built: {} has no index.html.\n\n\
-         Build it with `npm run build -w web-client` (from the repository root), or point\n\
-         --console-dir / TIDINGS_CONSOLE_DIR at a built console. `./dev demo` builds it first.\n\n\
-         The API is at /trpc (e.g. /trpc/projects.getAll); health at /healthz and /readyz.\n",
-        dir.display()
-    );
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
-}
-
 /// Ready once every polled source has answered at least once and is up now.
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
     let down: Vec<&str> = state
@@ -382,70 +393,5 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "ready": false, "down": down })),
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// A console directory of its own under the system temp dir.
-    fn console_dir(name: &str, built: bool) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("tidings-console-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("assets")).unwrap();
-        if built {
-            std::fs::write(dir.join("index.html"), "<!doctype html><p>console</p>").unwrap();
-            std::fs::write(dir.join("assets/app.js"), "console.log(1)").unwrap();
-        }
-        dir
-    }
-
-    /// Status line and body of `GET path` against `router`, over a real connection.
-    async fn get(router: Router, path: &str) -> (String, String) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move { axum::serve(listener, router).await });
-        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut raw = String::new();
-        stream.read_to_string(&mut raw).await.unwrap();
-        server.abort();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        (
-            head.lines().next().unwrap_or_default().to_owned(),
-            body.to_owned(),
-        )
-    }
-
-    #[tokio::test]
-    async fn serves_the_built_console_with_client_side_routes() {
-        let dir = console_dir("built", true);
-        let (status, body) = get(console(&dir), "/").await;
-        assert!(status.contains("200"), "{status}");
-        assert!(body.contains("console"));
-        let (status, body) = get(console(&dir), "/assets/app.js").await;
-        assert!(status.contains("200"), "{status}");
-        assert!(body.contains("console.log"));
-        let (status, body) = get(console(&dir), "/projects/demo").await;
-        assert!(status.contains("200"), "{status}");
-        assert!(body.contains("console"));
-        let (status, _) = get(console(&dir), "/assets/missing.js").await;
-        assert!(status.contains("404"), "{status}");
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[tokio::test]
-    async fn says_how_to_build_the_console_when_it_is_missing() {
-        let dir = console_dir("missing", false);
-        let (status, body) = get(console(&dir), "/").await;
-        assert!(status.contains("200"), "{status}");
-        assert!(body.contains("npm run build -w web-client"), "{body}");
-        let (status, _) = get(console(&dir), "/elsewhere").await;
-        assert!(status.contains("404"), "{status}");
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -19,7 +19,7 @@ sim *ARGS:
 
 # Run every test: lints, Rust unit and integration tests, the @trpc/client conformance suite,
 # the TypeScript bindings, the Python JSON-RPC clients and the web client.
-test: lint test-rust fuzz-short test-conformance test-bindings test-python test-web
+test: lint test-rust fuzz-short test-conformance test-bindings test-python test-web test-deploy
 
 # The Redis bus tests need a real redis-server; without one they fail, saying so.
 # Rust unit and integration tests (nextest when installed).

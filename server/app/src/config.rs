@@ -141,6 +141,31 @@ pub struct ServeArgs {
         value_parser = crate::auth::proxy::parse_net
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    // Login throttle
+    /// The window failed logins are counted in; a first lockout lasts this long, and each
+    /// further one twice the last.
+    #[arg(long, env = "TIDINGS_LOGIN_WINDOW", default_value = "1m", value_parser = parse_duration)]
+    pub login_window: Duration,
+    /// Failed logins of one user name from one client address per window (attempts still
+    /// waiting for Keystone count too); past it that pair is locked out.
+    #[arg(long, env = "TIDINGS_LOGIN_FAILURES_PER_USER_IP", default_value_t = 5)]
+    pub login_failures_per_user_ip: u32,
+    /// Failed logins from one client address per window, whatever the user names (IPv6
+    /// addresses count per /64).
+    #[arg(long, env = "TIDINGS_LOGIN_FAILURES_PER_IP", default_value_t = 30)]
+    pub login_failures_per_ip: u32,
+    /// Failed logins per window over all clients: the most guesses Keystone is asked to check.
+    #[arg(long, env = "TIDINGS_LOGIN_FAILURES_GLOBAL", default_value_t = 1000)]
+    pub login_failures_global: u32,
+    /// The longest lockout (they double up to it); quiet for this long, a client starts again.
+    #[arg(long, env = "TIDINGS_LOGIN_MAX_LOCKOUT", default_value = "1h", value_parser = parse_duration)]
+    pub login_max_lockout: Duration,
+    /// Invalid `admin.notify` tokens from one client address per window.
+    #[arg(long, env = "TIDINGS_ADMIN_TOKEN_FAILURES_PER_IP", default_value_t = 5)]
+    pub admin_token_failures_per_ip: u32,
+    /// Most throttle records (user name and address pairs, addresses) kept in memory.
+    #[arg(long, env = "TIDINGS_THROTTLE_RECORDS", default_value_t = 100_000)]
+    pub throttle_records: usize,
     // Limits
     /// Deepest nesting of arrays and objects accepted in a procedure's input; deeper input is
     /// refused as a bad request before it is parsed.
@@ -322,6 +347,28 @@ mod tests {
         assert_eq!(args.call_timeout, Duration::from_millis(500));
         assert_eq!(args.max_connections_per_ip, 0);
         assert_eq!(args.shutdown_grace, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn throttle_flags_and_their_defaults() {
+        let serve = |argv: &[&str]| {
+            let argv = ["tidings", "serve"].iter().chain(argv).copied();
+            match Cli::try_parse_from(argv).unwrap().command {
+                Command::Serve(args) => args,
+                _ => panic!("serve"),
+            }
+        };
+        let args = serve(&[]);
+        assert_eq!(args.login_window, Duration::from_secs(60));
+        assert_eq!(args.login_failures_per_user_ip, 5);
+        assert_eq!(args.login_failures_per_ip, 30);
+        assert_eq!(args.login_failures_global, 1000);
+        assert_eq!(args.login_max_lockout, Duration::from_secs(3600));
+        assert_eq!(args.admin_token_failures_per_ip, 5);
+        assert_eq!(args.throttle_records, 100_000);
+        let args = serve(&["--login-window=2s", "--login-failures-per-user-ip=3"]);
+        assert_eq!(args.login_window, Duration::from_secs(2));
+        assert_eq!(args.login_failures_per_user_ip, 3);
     }
 
     #[test]

@@ -37,7 +37,10 @@ fn outcome(envelope: &Value) -> String {
 /// Checks that every answer is a wrong password or a refusal, and how many of each.
 fn tally(outcomes: &[String]) -> (usize, usize) {
     let wrong = outcomes.iter().filter(|o| *o == "UNAUTHORIZED").count();
-    let refused = outcomes.iter().filter(|o| *o == "TOO_MANY_REQUESTS").count();
+    let refused = outcomes
+        .iter()
+        .filter(|o| *o == "TOO_MANY_REQUESTS")
+        .count();
     assert_eq!(wrong + refused, outcomes.len(), "{outcomes:?}");
     (wrong, refused)
 }
@@ -93,7 +96,11 @@ async fn a_trpc_batch_of_64_logins_reaches_keystone_at_most_five_times() {
     let http = reqwest::Client::new();
     let answers = login_batch(&http, &app, "bob", &wrong_passwords(GUESSES)).await;
     let (wrong, refused) = tally(&answers.iter().map(outcome).collect::<Vec<_>>());
-    assert!(guesses_checked(&app, "bob") <= PER_PAIR, "{:?}", app.sim.stats());
+    assert!(
+        guesses_checked(&app, "bob") <= PER_PAIR,
+        "{:?}",
+        app.sim.stats()
+    );
     assert!(wrong as u64 <= PER_PAIR && refused >= GUESSES - PER_PAIR as usize);
     let refusal = answers
         .iter()
@@ -107,7 +114,9 @@ async fn a_trpc_batch_of_64_logins_reaches_keystone_at_most_five_times() {
 async fn a_trpc_websocket_message_array_of_logins_reaches_keystone_at_most_five_times() {
     let app = TestApp::spawn().await;
     let url = format!("{}/trpc", app.base.replacen("http://", "ws://", 1));
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("upgrade");
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("upgrade");
     let calls: Vec<Value> = wrong_passwords(GUESSES)
         .iter()
         .enumerate()
@@ -139,30 +148,41 @@ async fn a_trpc_websocket_message_array_of_logins_reaches_keystone_at_most_five_
     }
     let (wrong, _) = tally(&outcomes);
     assert!(wrong as u64 <= PER_PAIR, "{outcomes:?}");
-    assert!(guesses_checked(&app, "bob") <= PER_PAIR, "{:?}", app.sim.stats());
+    assert!(
+        guesses_checked(&app, "bob") <= PER_PAIR,
+        "{:?}",
+        app.sim.stats()
+    );
 }
 
 #[tokio::test]
 async fn sixty_four_parallel_jsonrpc_posts_reach_keystone_at_most_five_times() {
     let app = TestApp::spawn().await;
     let http = reqwest::Client::new();
-    let posts = wrong_passwords(GUESSES).into_iter().enumerate().map(|(i, password)| {
-        let request = http.post(format!("{}/rpc", app.base)).json(&json!({
-            "jsonrpc": "2.0",
-            "id": i,
-            "method": "auth.login",
-            "params": { "username": "bob", "password": password },
-        }));
-        async move {
-            let body: Value = request.send().await.expect("post").json().await.unwrap();
-            assert_eq!(body["jsonrpc"], "2.0", "{body}");
-            outcome(&body)
-        }
-    });
+    let posts = wrong_passwords(GUESSES)
+        .into_iter()
+        .enumerate()
+        .map(|(i, password)| {
+            let request = http.post(format!("{}/rpc", app.base)).json(&json!({
+                "jsonrpc": "2.0",
+                "id": i,
+                "method": "auth.login",
+                "params": { "username": "bob", "password": password },
+            }));
+            async move {
+                let body: Value = request.send().await.expect("post").json().await.unwrap();
+                assert_eq!(body["jsonrpc"], "2.0", "{body}");
+                outcome(&body)
+            }
+        });
     let outcomes = futures::future::join_all(posts).await;
     let (wrong, _) = tally(&outcomes);
     assert!(wrong as u64 <= PER_PAIR, "{outcomes:?}");
-    assert!(guesses_checked(&app, "bob") <= PER_PAIR, "{:?}", app.sim.stats());
+    assert!(
+        guesses_checked(&app, "bob") <= PER_PAIR,
+        "{:?}",
+        app.sim.stats()
+    );
 }
 
 #[tokio::test]
@@ -179,7 +199,11 @@ async fn several_batches_at_once_reach_keystone_at_most_five_times() {
         .collect();
     let (wrong, _) = tally(&outcomes);
     assert!(wrong as u64 <= PER_PAIR, "{outcomes:?}");
-    assert!(guesses_checked(&app, "bob") <= PER_PAIR, "{:?}", app.sim.stats());
+    assert!(
+        guesses_checked(&app, "bob") <= PER_PAIR,
+        "{:?}",
+        app.sim.stats()
+    );
 }
 
 #[tokio::test]
@@ -189,7 +213,11 @@ async fn a_batch_of_wrong_guesses_ending_in_the_right_one_neither_logs_in_nor_re
     let mut guesses = wrong_passwords(GUESSES - 1);
     guesses.push("bob".to_owned());
     let answers = login_batch(&http, &app, "bob", &guesses).await;
-    assert_eq!(outcome(&answers[GUESSES - 1]), "TOO_MANY_REQUESTS", "{answers:?}");
+    assert_eq!(
+        outcome(&answers[GUESSES - 1]),
+        "TOO_MANY_REQUESTS",
+        "{answers:?}"
+    );
     tally(&answers.iter().map(outcome).collect::<Vec<_>>());
     assert_eq!(app.sim.stats().password_checks("bob").accepted, 0);
     // The counter was not reset: the next guess, right or wrong, is still refused.
@@ -197,7 +225,11 @@ async fn a_batch_of_wrong_guesses_ending_in_the_right_one_neither_logs_in_nor_re
     assert_eq!(outcome(&after), "TOO_MANY_REQUESTS", "{after}");
     let right = login_once(&http, &app, "bob", "bob").await;
     assert_eq!(outcome(&right), "TOO_MANY_REQUESTS", "{right}");
-    assert!(guesses_checked(&app, "bob") <= PER_PAIR, "{:?}", app.sim.stats());
+    assert!(
+        guesses_checked(&app, "bob") <= PER_PAIR,
+        "{:?}",
+        app.sim.stats()
+    );
 }
 
 #[tokio::test]
@@ -215,7 +247,11 @@ async fn a_flood_from_one_address_does_not_lock_the_user_out_of_another() {
     tally(&flooded.iter().map(outcome).collect::<Vec<_>>());
     let again = login_once(&attacker, &app, "bob", "bob").await;
     assert_eq!(outcome(&again), "TOO_MANY_REQUESTS", "{again}");
-    assert!(guesses_checked(&app, "bob") <= PER_PAIR, "{:?}", app.sim.stats());
+    assert!(
+        guesses_checked(&app, "bob") <= PER_PAIR,
+        "{:?}",
+        app.sim.stats()
+    );
 }
 
 #[tokio::test]
@@ -229,12 +265,17 @@ async fn a_flood_through_a_trusted_proxy_does_not_lock_out_another_client_behind
             .send()
     };
     let flood = wrong_passwords(GUESSES).into_iter().map(attacker);
-    let outcomes = futures::future::join_all(flood.map(|sent| async {
-        outcome(&sent.await.expect("post").json::<Value>().await.unwrap())
-    }))
-    .await;
+    let outcomes =
+        futures::future::join_all(flood.map(|sent| async {
+            outcome(&sent.await.expect("post").json::<Value>().await.unwrap())
+        }))
+        .await;
     tally(&outcomes);
-    assert!(guesses_checked(&app, "bob") <= PER_PAIR, "{:?}", app.sim.stats());
+    assert!(
+        guesses_checked(&app, "bob") <= PER_PAIR,
+        "{:?}",
+        app.sim.stats()
+    );
     let real: Value = http
         .post(format!("{}/trpc/auth.login", app.base))
         .header("x-forwarded-for", "198.51.100.20")
@@ -253,17 +294,24 @@ async fn forged_x_forwarded_for_from_an_untrusted_peer_is_ignored() {
     let app = TestApp::spawn().await;
     let http = reqwest::Client::new();
     // Each guess claims to come from somewhere new, and from the real user's address.
-    let flood = wrong_passwords(GUESSES).into_iter().enumerate().map(|(i, password)| {
-        let request = http
-            .post(format!("{}/trpc/auth.login", app.base))
-            .header("x-forwarded-for", format!("{REAL_USER}, 198.51.100.{i}"))
-            .json(&json!({ "username": "bob", "password": password }));
-        async move { outcome(&request.send().await.unwrap().json::<Value>().await.unwrap()) }
-    });
+    let flood = wrong_passwords(GUESSES)
+        .into_iter()
+        .enumerate()
+        .map(|(i, password)| {
+            let request = http
+                .post(format!("{}/trpc/auth.login", app.base))
+                .header("x-forwarded-for", format!("{REAL_USER}, 198.51.100.{i}"))
+                .json(&json!({ "username": "bob", "password": password }));
+            async move { outcome(&request.send().await.unwrap().json::<Value>().await.unwrap()) }
+        });
     let outcomes = futures::future::join_all(flood).await;
     let (wrong, _) = tally(&outcomes);
     assert!(wrong as u64 <= PER_PAIR, "{outcomes:?}");
-    assert!(guesses_checked(&app, "bob") <= PER_PAIR, "{:?}", app.sim.stats());
+    assert!(
+        guesses_checked(&app, "bob") <= PER_PAIR,
+        "{:?}",
+        app.sim.stats()
+    );
     // The real user's address was not charged with the forger's guesses.
     let real = login_once(&client_from(ip(REAL_USER)), &app, "bob", "bob").await;
     assert_eq!(outcome(&real), "OK", "{real}");

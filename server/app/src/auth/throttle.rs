@@ -180,7 +180,12 @@ impl Throttle {
         let c = &self.config;
         let attempt = Attempt {
             budgets: vec![
-                budget(Scope::UserAt(Arc::from(user), client), c.per_user_ip, true, true),
+                budget(
+                    Scope::UserAt(Arc::from(user), client),
+                    c.per_user_ip,
+                    true,
+                    true,
+                ),
                 budget(Scope::Client(client), c.per_ip, true, false),
                 budget(Scope::Everyone, c.global, false, false),
             ],

@@ -212,7 +212,10 @@ impl MemoryLedger {
         for (_, scope) in idle.into_iter().take(excess) {
             records.remove(&scope);
         }
-        tracing::warn!(forgotten = excess, "throttle records full; forgot the oldest");
+        tracing::warn!(
+            forgotten = excess,
+            "throttle records full; forgot the oldest"
+        );
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Scope, Record>> {

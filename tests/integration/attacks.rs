@@ -1,4 +1,5 @@
 //! A catalogue of attacks against a real server on port 0, one file per class, one test per
 //! attack.
 
+mod login_throttle;
 mod origins;

@@ -354,6 +354,15 @@ impl Caller {
     }
 }
 
+/// An HTTP client without a session whose connections come from `local` (another loopback
+/// address such as `127.0.0.2` is another client to the server).
+pub fn client_from(local: std::net::IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(local)
+        .build()
+        .expect("client")
+}
+
 async fn wait_ready(base: &str) {
     let http = reqwest::Client::new();
     for _ in 0..200 {

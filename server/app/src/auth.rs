@@ -12,9 +12,11 @@ pub mod origin;
 pub mod proxy;
 mod session;
 mod sessions;
+pub mod throttle;
 pub mod visibility;
 
 pub use proxy::TrustedProxies;
 pub use session::{Me, ProjectAccess, Session};
 pub use sessions::{COOKIE_NAME, SessionConfig, Sessions};
+pub use throttle::{Throttle, ThrottleConfig};
 pub use visibility::{ProjectSet, Visibility};

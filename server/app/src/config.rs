@@ -166,6 +166,31 @@ pub struct ServeArgs {
     /// `--metrics-listen`, the main listener serves `/metrics` only when this is set.
     #[arg(long, env = "TIDINGS_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    // Login throttle
+    /// The window failed logins are counted in; a first lockout lasts this long, and each
+    /// further one twice the last.
+    #[arg(long, env = "TIDINGS_LOGIN_WINDOW", default_value = "1m", value_parser = parse_duration)]
+    pub login_window: Duration,
+    /// Failed logins of one user name from one client address per window (attempts still
+    /// waiting for Keystone count too); past it that pair is locked out.
+    #[arg(long, env = "TIDINGS_LOGIN_FAILURES_PER_USER_IP", default_value_t = 5)]
+    pub login_failures_per_user_ip: u32,
+    /// Failed logins from one client address per window, whatever the user names (IPv6
+    /// addresses count per /64).
+    #[arg(long, env = "TIDINGS_LOGIN_FAILURES_PER_IP", default_value_t = 30)]
+    pub login_failures_per_ip: u32,
+    /// Failed logins per window over all clients: the most guesses Keystone is asked to check.
+    #[arg(long, env = "TIDINGS_LOGIN_FAILURES_GLOBAL", default_value_t = 1000)]
+    pub login_failures_global: u32,
+    /// The longest lockout (they double up to it); quiet for this long, a client starts again.
+    #[arg(long, env = "TIDINGS_LOGIN_MAX_LOCKOUT", default_value = "1h", value_parser = parse_duration)]
+    pub login_max_lockout: Duration,
+    /// Invalid `admin.notify` tokens from one client address per window.
+    #[arg(long, env = "TIDINGS_ADMIN_TOKEN_FAILURES_PER_IP", default_value_t = 5)]
+    pub admin_token_failures_per_ip: u32,
+    /// Most throttle records (user name and address pairs, addresses) kept in memory.
+    #[arg(long, env = "TIDINGS_THROTTLE_RECORDS", default_value_t = 100_000)]
+    pub throttle_records: usize,
     // Limits
     /// Deepest nesting of arrays and objects accepted in a procedure's input; deeper input is
     /// refused as a bad request before it is parsed.
@@ -295,6 +320,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
 
+    /// `tidings serve` with `argv`, parsed.
+    fn try_serve(argv: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let argv = ["tidings", "serve"].iter().chain(argv).copied();
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::Serve(args) => args,
+            _ => panic!("serve"),
+        })
+    }
+
+    /// `tidings serve` with `argv`, which must parse.
+    fn serve(argv: &[&str]) -> ServeArgs {
+        try_serve(argv).unwrap()
+    }
+
     #[test]
     fn durations() {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
@@ -323,13 +362,6 @@ mod tests {
 
     #[test]
     fn limit_flags_and_their_defaults() {
-        let serve = |argv: &[&str]| {
-            let argv = ["tidings", "serve"].iter().chain(argv).copied();
-            match Cli::try_parse_from(argv).unwrap().command {
-                Command::Serve(args) => args,
-                _ => panic!("serve"),
-            }
-        };
         let args = serve(&[]);
         assert_eq!(args.max_input_depth, 32);
         assert_eq!(args.call_timeout, Duration::from_secs(30));
@@ -351,14 +383,7 @@ mod tests {
 
     #[test]
     fn edge_flags_parse_origins_and_metrics_access() {
-        let serve = |argv: &[&str]| {
-            let argv = ["tidings", "serve"].iter().chain(argv).copied();
-            Cli::try_parse_from(argv).map(|cli| match cli.command {
-                Command::Serve(args) => args,
-                _ => panic!("serve"),
-            })
-        };
-        let args = serve(&[]).unwrap();
+        let args = serve(&[]);
         assert!(args.public_origin.is_empty() && args.allowed_origins.is_empty());
         assert_eq!(args.metrics_listen, None);
         assert_eq!(args.metrics_token, None);
@@ -367,14 +392,28 @@ mod tests {
             "--allowed-origins=http://localhost:5173",
             "--metrics-listen=127.0.0.1:9464",
             "--metrics-token=t",
-        ])
-        .unwrap();
+        ]);
         assert_eq!(args.public_origin.len(), 2);
         assert_eq!(args.allowed_origins[0].to_string(), "http://localhost:5173");
         assert_eq!(args.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
         assert_eq!(args.metrics_token.as_deref(), Some("t"));
-        assert!(serve(&["--public-origin=console.example"]).is_err());
-        assert!(serve(&["--allowed-origins=http://x.example/path"]).is_err());
+        assert!(try_serve(&["--public-origin=console.example"]).is_err());
+        assert!(try_serve(&["--allowed-origins=http://x.example/path"]).is_err());
+    }
+
+    #[test]
+    fn throttle_flags_and_their_defaults() {
+        let args = serve(&[]);
+        assert_eq!(args.login_window, Duration::from_secs(60));
+        assert_eq!(args.login_failures_per_user_ip, 5);
+        assert_eq!(args.login_failures_per_ip, 30);
+        assert_eq!(args.login_failures_global, 1000);
+        assert_eq!(args.login_max_lockout, Duration::from_secs(3600));
+        assert_eq!(args.admin_token_failures_per_ip, 5);
+        assert_eq!(args.throttle_records, 100_000);
+        let args = serve(&["--login-window=2s", "--login-failures-per-user-ip=3"]);
+        assert_eq!(args.login_window, Duration::from_secs(2));
+        assert_eq!(args.login_failures_per_user_ip, 3);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::origin::OriginPolicy;
-use crate::auth::{self, SessionConfig, Sessions, TrustedProxies};
+use crate::auth::{self, SessionConfig, Sessions, ThrottleConfig, TrustedProxies};
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::config::{Bus, ServeArgs, SimOptions};
 use crate::metrics;
@@ -115,6 +115,7 @@ impl Tidings {
                 max_streams: args.max_streams_per_session.max(1),
                 secure_cookies: args.secure_cookies,
                 proxies: TrustedProxies::new(args.trusted_proxies.clone()),
+                throttle: throttle_config(args),
             },
             client_config.clone(),
         ));
@@ -364,6 +365,19 @@ impl ServeLimits {
             ws_read_buffer_bytes: args.ws_read_buffer_bytes,
             ws_write_buffer_bytes: args.ws_write_buffer_bytes,
         }
+    }
+}
+
+/// The login and admin-token throttle's limits from the flags.
+fn throttle_config(args: &ServeArgs) -> ThrottleConfig {
+    ThrottleConfig {
+        window: args.login_window,
+        per_user_ip: args.login_failures_per_user_ip,
+        per_ip: args.login_failures_per_ip,
+        global: args.login_failures_global,
+        max_lockout: args.login_max_lockout,
+        admin_per_ip: args.admin_token_failures_per_ip,
+        max_records: args.throttle_records,
     }
 }
 

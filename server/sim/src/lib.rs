@@ -45,7 +45,7 @@ use tracing::info;
 pub use config::SimConfig;
 pub use faults::{Fault, FaultKind, Service};
 pub use sim::{ResourceCounts, Sim, TickOutcome};
-pub use stats::Stats;
+pub use stats::{PasswordChecks, Stats};
 
 /// The simulator's routes: every service plus the control API, with fault injection and request
 /// counting in front of the services.

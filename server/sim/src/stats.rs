@@ -14,6 +14,19 @@ pub struct Stats {
     /// Requests per `METHOD /path` (no query string; the optional project segment of Nova and
     /// Cinder paths removed), e.g. `GET /compute/v2.1/servers/detail`.
     pub by_path: BTreeMap<String, u64>,
+    /// Password checks Keystone made (`POST /v3/auth/tokens` with the password method), per
+    /// user name (or id) as given: how many guesses reached it.
+    #[serde(default)]
+    pub passwords: BTreeMap<String, PasswordChecks>,
+}
+
+/// The password checks of one user name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChecks {
+    /// Right passwords.
+    pub accepted: u64,
+    /// Wrong passwords (or an unknown user).
+    pub refused: u64,
 }
 
 impl Stats {
@@ -25,6 +38,20 @@ impl Stats {
     /// Requests to one `METHOD /path`.
     pub fn path(&self, method_and_path: &str) -> u64 {
         self.by_path.get(method_and_path).copied().unwrap_or(0)
+    }
+
+    /// The password checks of `user` (a name or an id, as given).
+    pub fn password_checks(&self, user: &str) -> PasswordChecks {
+        self.passwords.get(user).copied().unwrap_or_default()
+    }
+
+    pub(crate) fn record_password(&mut self, user: &str, accepted: bool) {
+        let checks = self.passwords.entry(user.to_owned()).or_default();
+        if accepted {
+            checks.accepted += 1;
+        } else {
+            checks.refused += 1;
+        }
     }
 
     pub(crate) fn record(&mut self, service: &str, method: &str, path: &str) {

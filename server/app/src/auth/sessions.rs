@@ -1,8 +1,9 @@
-//! Every open session of this process: logging in against Keystone (with the failed-login
-//! throttle), finding the session a request presents, ending sessions and sweeping stale ones,
+//! Every open session of this process: logging in against Keystone (through the throttle of
+//! [`super::throttle`]), finding the session a request presents, ending sessions and sweeping stale ones,
 //! and the session cookie.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -14,18 +15,12 @@ use tidings_openstack::{Client, ClientConfig};
 use tidings_rpc::{ErrorCode, RequestMeta, RpcError};
 use tokio_util::sync::CancellationToken;
 
+use super::throttle::{Outcome, Throttle, ThrottleConfig};
 use super::{ProjectAccess, ProjectSet, Session, TrustedProxies, Visibility};
 
 /// The cookie that carries the session token.
 pub const COOKIE_NAME: &str = "tidings_session";
 
-/// Failed logins of one user name allowed per [`FAILURE_WINDOW`]; further attempts are refused
-/// without asking Keystone until the window ends.
-const MAX_FAILURES: u32 = 5;
-/// The window failed logins are counted in.
-const FAILURE_WINDOW: Duration = Duration::from_secs(60);
-/// Most user names whose failures are remembered (past it the oldest record is forgotten).
-const MAX_FAILURE_RECORDS: usize = 10_000;
 /// Most sessions one user holds at once; a further login ends their oldest.
 const MAX_SESSIONS_PER_USER: usize = 64;
 
@@ -43,6 +38,8 @@ pub struct SessionConfig {
     pub secure_cookies: bool,
     /// The proxies whose `X-Forwarded-*` headers and client addresses are believed.
     pub proxies: TrustedProxies,
+    /// The limits of failed logins and admin tokens.
+    pub throttle: ThrottleConfig,
 }
 
 impl Default for SessionConfig {
@@ -53,6 +50,7 @@ impl Default for SessionConfig {
             max_streams: 32,
             secure_cookies: false,
             proxies: TrustedProxies::default(),
+            throttle: ThrottleConfig::default(),
         }
     }
 }
@@ -63,8 +61,8 @@ pub struct Sessions {
     /// How to reach Keystone: everything but the user's credentials.
     keystone: ClientConfig,
     open: RwLock<HashMap<Arc<str>, Arc<Session>>>,
-    /// Recent failed logins by user name: how many, since when.
-    failures: std::sync::Mutex<HashMap<String, (u32, Instant)>>,
+    /// Failed logins (and admin tokens) lately, and attempts in flight.
+    throttle: Throttle,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -81,11 +79,16 @@ impl Sessions {
     /// project are replaced by each user's own).
     pub fn new(config: SessionConfig, keystone: ClientConfig) -> Self {
         Self {
+            throttle: Throttle::new(config.throttle.clone()),
             config,
             keystone,
             open: RwLock::new(HashMap::new()),
-            failures: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The throttle of failed logins and admin tokens.
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
     }
 
     /// How sessions are kept.
@@ -100,71 +103,28 @@ impl Sessions {
 
     /// Authenticates `username` with `password` against Keystone and opens a session covering
     /// every project the user has a role on, or only `project` (a name or an id) when given.
+    /// The attempt is reserved with the throttle first, as coming from `client`; refused, it
+    /// never reaches Keystone.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         project: Option<&str>,
+        client: Option<IpAddr>,
     ) -> Result<Arc<Session>, RpcError> {
-        self.check_failures(username)?;
+        let attempt = self.throttle.login(username, client).await?;
         let opened = self.open_session(username, password, project).await;
-        match &opened {
-            Err(error) if error.code == ErrorCode::Unauthorized => self.count_failure(username),
-            Ok(session) => {
-                self.forget_failures(username);
-                self.bound_sessions_of(session);
-            }
-            Err(_) => {}
+        attempt.settle(match &opened {
+            Ok(_) => Outcome::Success,
+            Err(error) if error.code == ErrorCode::Unauthorized => Outcome::Failure,
+            // No role on the project asked for: the password was right.
+            Err(error) if error.code == ErrorCode::Forbidden => Outcome::Success,
+            Err(_) => Outcome::Neutral,
+        });
+        if let Ok(session) = &opened {
+            self.bound_sessions_of(session);
         }
         opened
-    }
-
-    /// Refuses a user name that failed too often lately (`TOO_MANY_REQUESTS`).
-    fn check_failures(&self, username: &str) -> Result<(), RpcError> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        match failures.get(username) {
-            Some((count, since)) if *count >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW => {
-                Err(RpcError::new(
-                    ErrorCode::TooManyRequests,
-                    "too many failed logins; try again in a minute",
-                ))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn count_failure(&self, username: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() >= MAX_FAILURE_RECORDS && !failures.contains_key(username) {
-            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-            if failures.len() >= MAX_FAILURE_RECORDS
-                && let Some(oldest) = failures
-                    .iter()
-                    .min_by_key(|(_, (_, since))| *since)
-                    .map(|(name, _)| name.clone())
-            {
-                failures.remove(&oldest);
-            }
-        }
-        let now = Instant::now();
-        let entry = failures.entry(username.to_owned()).or_insert((0, now));
-        if entry.1.elapsed() >= FAILURE_WINDOW {
-            *entry = (0, now);
-        }
-        entry.0 += 1;
-        if entry.0 == MAX_FAILURES {
-            tracing::warn!(
-                user = username,
-                "too many failed logins; refusing for a while"
-            );
-        }
-    }
-
-    fn forget_failures(&self, username: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(username);
     }
 
     /// Ends the oldest sessions of `session`'s user beyond [`MAX_SESSIONS_PER_USER`].

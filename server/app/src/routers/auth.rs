@@ -47,8 +47,14 @@ async fn login(ctx: AppCtx, input: LoginInput) -> Result<LoginResult, RpcError> 
     let sessions = &ctx.state.sessions;
     // A login replaces the session the client had, if any.
     sessions.end_presented(&ctx.meta);
+    let client = sessions.config().proxies.client_ip(&ctx.meta);
     let session = sessions
-        .login(&input.username, &input.password, input.project.as_deref())
+        .login(
+            &input.username,
+            &input.password,
+            input.project.as_deref(),
+            client,
+        )
         .await?;
     sessions.set_cookie(&session, &ctx.meta);
     Ok(LoginResult {

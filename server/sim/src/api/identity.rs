@@ -111,7 +111,10 @@ async fn issue_token(
             )
         })?;
     let mut world = sim.world();
-    let user_id = authenticate(&world, &password.user)?;
+    let checked = authenticate(&world, &password.user);
+    let given = password.user.name.as_ref().or(password.user.id.as_ref());
+    sim.record_password(given.map_or("", String::as_str), checked.is_ok());
+    let user_id = checked?;
     let project_id = match auth.scope.and_then(|s| s.project) {
         Some(project) => Some(resolve_project(&world, &user_id, &project)?),
         None => None,

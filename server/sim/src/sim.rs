@@ -151,6 +151,10 @@ impl Sim {
         lock(&self.shared.stats).record(service.name(), method, path);
     }
 
+    pub(crate) fn record_control(&self, method: &str, path: &str) {
+        lock(&self.shared.stats).record_control(method, path);
+    }
+
     pub(crate) fn take_fault(&self, service: Service) -> Option<FaultKind> {
         faults::take(&mut lock(&self.shared.faults), service)
     }

@@ -417,7 +417,7 @@ async fn create_with_malformed_ids_is_refused_before_any_upstream_call() {
         input
     };
     let cases = [
-        ("imageId", format!("../../../identity/v3/users")),
+        ("imageId", "../../../identity/v3/users".to_owned()),
         ("imageId", format!("{}?x", demo.image)),
         ("networkId", format!("{}/..", demo.network)),
         ("flavorId", "1\u{0}".to_owned()),

@@ -3,3 +3,4 @@
 
 mod login_throttle;
 mod origins;
+mod upstream_paths;

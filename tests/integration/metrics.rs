@@ -132,13 +132,27 @@ async fn metrics_describe_the_traffic() {
 #[tokio::test]
 async fn upstream_failures_are_counted_by_service() {
     let app = TestApp::spawn_with(&["--metrics-token", METRICS_TOKEN]).await;
-    let missing = app
+    // Nova refuses to start an instance that is running (409).
+    let demo = app.project_id("demo");
+    let listed = app
         .query(
-            "compute.instances.getAttachments",
-            Some(serde_json::json!({ "id": "no-such-server" })),
+            "compute.instances.getAll",
+            Some(serde_json::json!({ "projectId": demo })),
         )
         .await;
-    assert_ne!(missing.status, 200);
+    let active = listed
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["status"] == "ACTIVE");
+    let refused = app
+        .mutate(
+            "compute.instances.start",
+            serde_json::json!({ "id": active.expect("an active instance")["id"] }),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
     let text = scrape(&app).await;
     assert!(
         value(

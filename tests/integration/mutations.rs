@@ -82,7 +82,10 @@ async fn wait_for_status(app: &TestApp, volume: &str, wanted: &str) -> String {
 async fn conflicting_and_missing_targets_are_clear_errors() {
     let app = TestApp::spawn().await;
     let reply = app
-        .mutate("compute.instances.start", json!({ "id": "does-not-exist" }))
+        .mutate(
+            "compute.instances.start",
+            json!({ "id": "0d5c7f0e-3c1a-4e59-9d0b-5e8f6a7b8c9d" }),
+        )
         .await;
     assert_eq!(reply.status, 404, "{}", reply.body);
     assert_eq!(reply.error_code(), "NOT_FOUND");

@@ -14,10 +14,10 @@ mod volumes;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use tidings_openstack::{Client, IdKind};
 use tidings_rpc::{Ctx, Encoded, ErrorCode, Registry, RpcError};
 
 use crate::auth::{Session, Visibility};
-use crate::error;
 use crate::sources::HasProject;
 use crate::state::AppState;
 use crate::updates::UpdateType;
@@ -128,57 +128,91 @@ async fn list<T: HasProject + Clone + Serialize + Send + Sync + 'static>(
     Ok(Encoded::with_hash(json, hash))
 }
 
-/// One item of the source's list by id, or NOT_FOUND naming what was looked for (also when
-/// the caller may not see it: its existence is not confirmed).
+/// Checks that the input field `field` holds an id of `kind`'s shape: BAD_REQUEST saying
+/// which shape otherwise, before anything looks the id up. Ids go nowhere unchecked.
+fn check_id(kind: IdKind, field: &str, id: &str) -> Result<(), RpcError> {
+    kind.check(id).map_err(|invalid| {
+        RpcError::bad_request(format!("Invalid input at \"{field}\": {invalid}"))
+    })
+}
+
+/// [`check_id`] for an optional field.
+fn check_optional_id(kind: IdKind, field: &str, id: Option<&str>) -> Result<(), RpcError> {
+    id.map_or(Ok(()), |id| check_id(kind, field, id))
+}
+
+/// The NOT_FOUND of a resource the caller looked for: one message whether it does not exist
+/// or belongs to someone else, so an answer never tells the two apart.
+fn not_found(kind: IdKind, id: &str) -> RpcError {
+    let noun = kind.noun();
+    let mut what = noun[..1].to_ascii_uppercase();
+    what.push_str(&noun[1..]);
+    RpcError::not_found(format!("{what} {id} not found"))
+}
+
+/// One item of the source's list by id (from input field `field`), or NOT_FOUND (also when
+/// the caller may not see it: its existence is not confirmed). Only the worker's polled list
+/// is consulted, never the upstream, so both cases take the same path.
 async fn find<T: HasProject + Clone + Serialize + Send + Sync + 'static>(
     ctx: &AppCtx,
     source: &SourceHandle<T>,
-    what: &str,
+    kind: IdKind,
+    field: &str,
     id: &str,
     id_of: fn(&T) -> &str,
 ) -> Result<T, RpcError> {
+    check_id(kind, field, id)?;
     let session = session(ctx)?;
     let all = source.get().await.map_err(unavailable)?;
     all.iter()
         .find(|item| id_of(item) == id && session.visibility().sees(item.scope()))
         .cloned()
-        .ok_or_else(|| RpcError::not_found(format!("{what} {id} not found")))
+        .ok_or_else(|| not_found(kind, id))
 }
 
-/// The owning project of a resource the caller wants to change: from the polled list when it
-/// is there, else from the upstream (asked with the service's credentials). NOT_FOUND when
-/// the caller may not see the resource; whether they may change it is the caller's next check.
-async fn owner_of<T, F>(
+/// The owning project of a resource the caller wants to change, from the polled list (a
+/// resource created a moment ago is there once its creator's mutation has refreshed it, or
+/// after the next poll). NOT_FOUND when the caller may not see the resource; whether they may
+/// change it is the caller's next check. Nothing is asked of the upstream with the service's
+/// credentials on an id the caller chose.
+async fn owner_of<T>(
     ctx: &AppCtx,
     source: &SourceHandle<T>,
-    what: &str,
+    kind: IdKind,
+    field: &str,
     id: &str,
     id_of: fn(&T) -> &str,
-    fetch: F,
 ) -> Result<Owner, RpcError>
 where
     T: HasProject + Clone + Serialize + Send + Sync + 'static,
-    F: AsyncFnOnce(&tidings_openstack::Client, &str) -> Result<T, tidings_openstack::Error>,
 {
-    let item = match find(ctx, source, what, id, id_of).await {
-        Ok(found) => found,
-        Err(_) => fetch(&ctx.state.openstack, id)
-            .await
-            .map_err(error::upstream)?,
-    };
-    if !session(ctx)?.visibility().sees(item.scope()) {
-        return Err(RpcError::not_found(format!("{what} {id} not found")));
-    }
+    let item = find(ctx, source, kind, field, id, id_of).await?;
     let project = item.project().map(str::to_owned).ok_or_else(|| {
         RpcError::new(
-            tidings_rpc::ErrorCode::Forbidden,
-            format!("{what} {id} belongs to no project"),
+            ErrorCode::Forbidden,
+            format!("{} {id} belongs to no project", kind.noun()),
         )
     })?;
     Ok(Owner {
         scope: item.scope().map(str::to_owned),
         project,
     })
+}
+
+/// The caller's own OpenStack client in `project`, which they must be allowed to read
+/// (FORBIDDEN otherwise): live reads on a user's behalf run with their credentials, so the
+/// upstream's own policy applies to them, never with the service's.
+fn reading_in(session: &Session, project: &str) -> Result<Client, RpcError> {
+    session.may_read(project)?;
+    session
+        .home_client()
+        .map(|client| client.in_project(project))
+        .ok_or_else(|| {
+            RpcError::new(
+                ErrorCode::Forbidden,
+                format!("you have no role on project {project}"),
+            )
+        })
 }
 
 /// Who owns a resource, and who hears of its changes.

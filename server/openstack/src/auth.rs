@@ -197,7 +197,7 @@ impl Token {
                 let project = self.project_id().ok_or_else(|| {
                     Error::Config("a volume endpoint needs a project-scoped token".to_owned())
                 })?;
-                format!("{url}/{project}")
+                crate::path::url(url, &crate::path::Path::new([project]))?.to_string()
             }
             Service::Image | Service::Network => strip_version(url).to_owned(),
             _ => url.to_owned(),

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::client::{Call, Client};
 use crate::error::{Error, Service};
+use crate::ids::IdKind;
 use crate::model::{ResourceRef, Volume, VolumeBackup, VolumeQuota, VolumeSnapshot, VolumeType};
 
 /// What volume to create.
@@ -28,21 +29,22 @@ pub struct CreateVolume {
 impl Client {
     /// Every volume of every project (`GET /volumes/detail?all_tenants=1`).
     pub async fn list_volumes(&self) -> Result<Vec<Volume>, Error> {
-        let call = Call::get(Service::Volume, "/volumes/detail").query("all_tenants", "1");
+        let call = Call::get(Service::Volume, ["volumes", "detail"]).query("all_tenants", "1");
         let raw: raw::Volumes = self.fetch(call).await?;
         Ok(raw.volumes.into_iter().map(Volume::from).collect())
     }
 
     /// Ids and names of every volume (`GET /volumes?all_tenants=1`).
     pub async fn list_volume_refs(&self) -> Result<Vec<ResourceRef>, Error> {
-        let call = Call::get(Service::Volume, "/volumes").query("all_tenants", "1");
+        let call = Call::get(Service::Volume, ["volumes"]).query("all_tenants", "1");
         let raw: raw::VolumeRefs = self.fetch(call).await?;
         Ok(raw.volumes.into_iter().map(ResourceRef::from).collect())
     }
 
     /// One volume (`GET /volumes/{id}`).
     pub async fn get_volume(&self, volume_id: &str) -> Result<Volume, Error> {
-        let call = Call::get(Service::Volume, format!("/volumes/{volume_id}"));
+        IdKind::Volume.check(volume_id)?;
+        let call = Call::get(Service::Volume, ["volumes", volume_id]);
         let raw: raw::VolumeEnvelope = self.fetch(call).await?;
         Ok(raw.volume.into())
     }
@@ -60,7 +62,7 @@ impl Client {
         if let Some(volume_type) = request.volume_type {
             volume["volume_type"] = json!(volume_type);
         }
-        let call = Call::new(Service::Volume, Method::POST, "/volumes")
+        let call = Call::new(Service::Volume, Method::POST, ["volumes"])
             .json(json!({ "volume": volume }))
             .in_project(project_id);
         let raw: raw::VolumeEnvelope = self.fetch(call).await?;
@@ -74,14 +76,15 @@ impl Client {
 
     /// Deletes a volume (`DELETE /volumes/{id}`).
     pub async fn delete_volume(&self, volume_id: &str) -> Result<(), Error> {
-        let path = format!("/volumes/{volume_id}");
+        IdKind::Volume.check(volume_id)?;
+        let path = ["volumes", volume_id];
         self.send(Call::new(Service::Volume, Method::DELETE, path))
             .await
     }
 
     /// Every snapshot of every project (`GET /snapshots/detail?all_tenants=1`).
     pub async fn list_snapshots(&self) -> Result<Vec<VolumeSnapshot>, Error> {
-        let call = Call::get(Service::Volume, "/snapshots/detail").query("all_tenants", "1");
+        let call = Call::get(Service::Volume, ["snapshots", "detail"]).query("all_tenants", "1");
         let raw: raw::Snapshots = self.fetch(call).await?;
         Ok(raw
             .snapshots
@@ -92,28 +95,28 @@ impl Client {
 
     /// Volume types (`GET /types`).
     pub async fn list_volume_types(&self) -> Result<Vec<VolumeType>, Error> {
-        let raw: raw::Types = self.fetch(Call::get(Service::Volume, "/types")).await?;
+        let raw: raw::Types = self.fetch(Call::get(Service::Volume, ["types"])).await?;
         Ok(raw.volume_types.into_iter().map(VolumeType::from).collect())
     }
 
     /// Every backup of every project (`GET /backups/detail?all_tenants=1`).
     pub async fn list_backups(&self) -> Result<Vec<VolumeBackup>, Error> {
-        let call = Call::get(Service::Volume, "/backups/detail").query("all_tenants", "1");
+        let call = Call::get(Service::Volume, ["backups", "detail"]).query("all_tenants", "1");
         let raw: raw::Backups = self.fetch(call).await?;
         Ok(raw.backups.into_iter().map(VolumeBackup::from).collect())
     }
 
     /// Quotas and usage of a project (`GET /os-quota-sets/{project_id}?usage=true`).
     pub async fn volume_quota(&self, project_id: &str) -> Result<VolumeQuota, Error> {
-        let call = Call::get(Service::Volume, format!("/os-quota-sets/{project_id}"))
-            .query("usage", "true");
+        IdKind::Project.check(project_id)?;
+        let call = Call::get(Service::Volume, ["os-quota-sets", project_id]).query("usage", "true");
         let raw: raw::QuotaSetEnvelope = self.fetch(call).await?;
         Ok(raw.quota_set.into())
     }
 
     /// Limits and usage of the home project (`GET /limits`).
     pub async fn volume_limits(&self) -> Result<VolumeQuota, Error> {
-        let raw: raw::Limits = self.fetch(Call::get(Service::Volume, "/limits")).await?;
+        let raw: raw::Limits = self.fetch(Call::get(Service::Volume, ["limits"])).await?;
         Ok(raw.limits.absolute.into())
     }
 }

@@ -13,6 +13,7 @@ use crate::auth::{self, RawTokenEnvelope, Scope, Token};
 use crate::config::ClientConfig;
 use crate::error::{Error, Service, error_message};
 use crate::model::Session;
+use crate::path::{self, Path};
 
 /// An OpenStack client; cheap to clone (an `Arc` inside), safe to share between tasks.
 #[derive(Clone)]
@@ -46,8 +47,8 @@ pub(crate) struct Call {
     service: Service,
     scope: Scope,
     method: Method,
-    path: String,
-    query: Vec<(&'static str, String)>,
+    /// Segments and query, encoded only by [`path::url`].
+    path: Path,
     body: Option<serde_json::Value>,
     content_type: &'static str,
     /// Whether `path` is relative to the service root rather than the versioned endpoint.
@@ -55,28 +56,40 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    /// A request of `method` to `path` (appended to the service's base URL) in the home scope.
-    pub(crate) fn new(service: Service, method: Method, path: impl Into<String>) -> Self {
+    /// A request of `method` to the path of `segments` (literal names and ids alike, each one
+    /// segment, appended to the service's base URL) in the home scope.
+    pub(crate) fn new<S: AsRef<str>>(
+        service: Service,
+        method: Method,
+        segments: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self::to(service, method, Path::new(segments))
+    }
+
+    /// A request of `method` to `path` in the home scope.
+    pub(crate) fn to(service: Service, method: Method, path: Path) -> Self {
         Self {
             service,
             scope: Scope::Home,
             method,
-            path: path.into(),
-            query: Vec::new(),
+            path,
             body: None,
             content_type: "application/json",
             at_root: false,
         }
     }
 
-    /// A GET request.
-    pub(crate) fn get(service: Service, path: impl Into<String>) -> Self {
-        Self::new(service, Method::GET, path)
+    /// A GET request to the path of `segments`.
+    pub(crate) fn get<S: AsRef<str>>(
+        service: Service,
+        segments: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self::new(service, Method::GET, segments)
     }
 
     /// Adds a query parameter.
     pub(crate) fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
-        self.query.push((key, value.into()));
+        self.path.query.push((key.to_owned(), value.into()));
         self
     }
 
@@ -98,7 +111,7 @@ impl Call {
         self
     }
 
-    /// Resolves `path` against the service root (where the version document lives).
+    /// Resolves the path against the service root (where the version document lives).
     pub(crate) fn at_service_root(mut self) -> Self {
         self.at_root = true;
         self
@@ -169,15 +182,18 @@ impl Client {
             let mut held = self.inner.tokens.lock().await;
             held.drain().map(|(_, token)| token).collect()
         };
-        let url = format!(
-            "{}/auth/tokens",
-            self.inner.config.auth_url.trim_end_matches('/')
-        );
+        let url = match path::url(&self.inner.config.auth_url, &Path::new(["auth", "tokens"])) {
+            Ok(url) => url,
+            Err(error) => {
+                tracing::debug!(error = %error, "cannot revoke tokens");
+                return;
+            }
+        };
         for token in tokens {
             let request = self
                 .inner
                 .http
-                .delete(&url)
+                .delete(url.clone())
                 .header("X-Auth-Token", &token.value)
                 .header("X-Subject-Token", &token.value);
             if let (Err(error), _) = self.attempt(Service::Identity, request).await {
@@ -220,7 +236,7 @@ impl Client {
             if call.at_root {
                 base = auth::service_root(&base).to_owned();
             }
-            let url = format!("{base}{}", call.path);
+            let url = path::url(&base, &call.path)?;
             match self.send_with_retries(&call, &url, &token.value).await {
                 Err(Error::Status { status: 401, .. }) if !reauthenticated => {
                     tracing::warn!(
@@ -236,7 +252,12 @@ impl Client {
         }
     }
 
-    async fn send_with_retries(&self, call: &Call, url: &str, token: &str) -> Result<Bytes, Error> {
+    async fn send_with_retries(
+        &self,
+        call: &Call,
+        url: &reqwest::Url,
+        token: &str,
+    ) -> Result<Bytes, Error> {
         let config = &self.inner.config;
         let mut delay = config.retry_backoff;
         let mut attempt = 0;
@@ -244,12 +265,9 @@ impl Client {
             let mut request = self
                 .inner
                 .http
-                .request(call.method.clone(), url)
+                .request(call.method.clone(), url.clone())
                 .header("X-Auth-Token", token)
                 .header("Accept", "application/json");
-            if !call.query.is_empty() {
-                request = request.query(&call.query);
-            }
             if let Some(body) = &call.body {
                 request = request
                     .header("Content-Type", call.content_type)
@@ -382,7 +400,7 @@ impl Client {
     /// `POST {auth_url}/auth/tokens` with the password method.
     async fn authenticate(&self, scope: &Scope) -> Result<Token, Error> {
         let config = &self.inner.config;
-        let url = format!("{}/auth/tokens", config.auth_url.trim_end_matches('/'));
+        let url = path::url(&config.auth_url, &Path::new(["auth", "tokens"]))?;
         let body = auth::auth_body(config, scope).to_string();
         let mut delay = config.retry_backoff;
         let mut attempt = 0;
@@ -390,7 +408,7 @@ impl Client {
             let request = self
                 .inner
                 .http
-                .post(&url)
+                .post(url.clone())
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json")
                 .body(body.clone());

@@ -80,6 +80,16 @@ pub enum Error {
     /// The configuration or the service catalog does not allow the call.
     #[error("configuration: {0}")]
     Config(String),
+    /// The call was refused before anything was sent: an id without the shape of its kind, or
+    /// a path segment that could leave its place in the URL.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+impl From<crate::ids::InvalidId> for Error {
+    fn from(error: crate::ids::InvalidId) -> Self {
+        Error::Invalid(error.to_string())
+    }
 }
 
 /// The coarse classes of [`Error`] that the BFF maps onto its own error table.
@@ -129,6 +139,7 @@ impl Error {
             Error::Decode { .. } => ErrorKind::Decode,
             Error::Auth(_) => ErrorKind::Auth,
             Error::Config(_) => ErrorKind::Config,
+            Error::Invalid(_) => ErrorKind::BadRequest,
         }
     }
 
@@ -152,7 +163,7 @@ impl Error {
             | Error::Unavailable { service, .. }
             | Error::Status { service, .. }
             | Error::Decode { service, .. } => Some(*service),
-            Error::Auth(_) | Error::Config(_) => None,
+            Error::Auth(_) | Error::Config(_) | Error::Invalid(_) => None,
         }
     }
 }

@@ -7,7 +7,9 @@ use serde_json::json;
 use crate::client::{Call, Client};
 use crate::de::nullable;
 use crate::error::{Error, Service};
+use crate::ids::IdKind;
 use crate::model::Image;
+use crate::path::Path;
 
 /// Upper bound on list pages followed, against an upstream whose `next` links loop.
 const MAX_PAGES: usize = 1000;
@@ -111,6 +113,12 @@ impl From<RawImage> for Image {
     }
 }
 
+/// `v2/images/{image_id}`, once the id is known to be an image's.
+fn image_path(image_id: &str) -> Result<[&str; 3], Error> {
+    IdKind::Image.check(image_id)?;
+    Ok(["v2", "images", image_id])
+}
+
 /// The `next` link as a path under the image endpoint (Glance sends `/v2/images?marker=..`).
 fn next_path(next: &str, base: &str) -> String {
     match next.strip_prefix(base) {
@@ -130,12 +138,14 @@ impl Client {
     pub async fn list_images(&self) -> Result<Vec<Image>, Error> {
         let base = self.endpoint(Service::Image).await?;
         let mut images = Vec::new();
-        let mut path = "/v2/images".to_owned();
+        let mut path = Path::new(["v2", "images"]);
         for _ in 0..MAX_PAGES {
-            let page: Images = self.fetch(Call::get(Service::Image, path)).await?;
+            let page: Images = self
+                .fetch(Call::to(Service::Image, Method::GET, path))
+                .await?;
             images.extend(page.images.into_iter().map(Image::from));
             match page.next {
-                Some(next) if !next.is_empty() => path = next_path(&next, &base),
+                Some(next) if !next.is_empty() => path = Path::parse(&next_path(&next, &base))?,
                 _ => return Ok(images),
             }
         }
@@ -148,7 +158,7 @@ impl Client {
     /// One image (`GET /v2/images/{id}`).
     pub async fn get_image(&self, image_id: &str) -> Result<Image, Error> {
         let raw: RawImage = self
-            .fetch(Call::get(Service::Image, format!("/v2/images/{image_id}")))
+            .fetch(Call::get(Service::Image, image_path(image_id)?))
             .await?;
         Ok(raw.into())
     }
@@ -175,7 +185,7 @@ impl Client {
         if let Some(min_ram) = request.min_ram_mb {
             body["min_ram"] = json!(min_ram);
         }
-        let mut call = Call::new(Service::Image, Method::POST, "/v2/images").json(body);
+        let mut call = Call::new(Service::Image, Method::POST, ["v2", "images"]).json(body);
         if let Some(project_id) = project_id {
             call = call.in_project(project_id);
         }
@@ -195,20 +205,16 @@ impl Client {
         if let Some(tags) = update.tags {
             ops.push(json!({ "op": "replace", "path": "/tags", "value": tags }));
         }
-        let call = Call::new(
-            Service::Image,
-            Method::PATCH,
-            format!("/v2/images/{image_id}"),
-        )
-        .json(serde_json::Value::Array(ops))
-        .content_type("application/openstack-images-v2.1-json-patch");
+        let call = Call::new(Service::Image, Method::PATCH, image_path(image_id)?)
+            .json(serde_json::Value::Array(ops))
+            .content_type("application/openstack-images-v2.1-json-patch");
         let raw: RawImage = self.fetch(call).await?;
         Ok(raw.into())
     }
 
     /// Deletes an image (`DELETE /v2/images/{id}`).
     pub async fn delete_image(&self, image_id: &str) -> Result<(), Error> {
-        let path = format!("/v2/images/{image_id}");
+        let path = image_path(image_id)?;
         self.send(Call::new(Service::Image, Method::DELETE, path))
             .await
     }

@@ -6,6 +6,7 @@ use crate::auth::RawCatalogEntry;
 use crate::client::{Call, Client};
 use crate::de::non_empty;
 use crate::error::{Error, Service};
+use crate::ids::IdKind;
 use crate::model::{CatalogEntry, Project, Role, RoleAssignment};
 
 #[derive(Deserialize)]
@@ -103,14 +104,15 @@ impl Client {
     /// Every project (`GET /v3/projects`; needs an admin token).
     pub async fn list_projects(&self) -> Result<Vec<Project>, Error> {
         let raw: Projects = self
-            .fetch(Call::get(Service::Identity, "/projects"))
+            .fetch(Call::get(Service::Identity, ["projects"]))
             .await?;
         Ok(projects(raw))
     }
 
     /// One project (`GET /v3/projects/{id}`).
     pub async fn get_project(&self, project_id: &str) -> Result<Project, Error> {
-        let path = format!("/projects/{project_id}");
+        IdKind::Project.check(project_id)?;
+        let path = ["projects", project_id];
         let raw: ProjectEnvelope = self.fetch(Call::get(Service::Identity, path)).await?;
         Ok(raw.project.into())
     }
@@ -118,14 +120,15 @@ impl Client {
     /// The projects the authenticated user may scope to (`GET /v3/auth/projects`).
     pub async fn list_auth_projects(&self) -> Result<Vec<Project>, Error> {
         let raw: Projects = self
-            .fetch(Call::get(Service::Identity, "/auth/projects"))
+            .fetch(Call::get(Service::Identity, ["auth", "projects"]))
             .await?;
         Ok(projects(raw))
     }
 
     /// The projects of a user (`GET /v3/users/{user_id}/projects`).
     pub async fn list_user_projects(&self, user_id: &str) -> Result<Vec<Project>, Error> {
-        let path = format!("/users/{user_id}/projects");
+        IdKind::User.check(user_id)?;
+        let path = ["users", user_id, "projects"];
         let raw: Projects = self.fetch(Call::get(Service::Identity, path)).await?;
         Ok(projects(raw))
     }
@@ -136,7 +139,9 @@ impl Client {
         project_id: &str,
         user_id: &str,
     ) -> Result<Vec<Role>, Error> {
-        let path = format!("/projects/{project_id}/users/{user_id}/roles");
+        IdKind::Project.check(project_id)?;
+        IdKind::User.check(user_id)?;
+        let path = ["projects", project_id, "users", user_id, "roles"];
         let raw: Roles = self.fetch(Call::get(Service::Identity, path)).await?;
         Ok(raw
             .roles
@@ -151,7 +156,7 @@ impl Client {
     /// Every role assignment (`GET /v3/role_assignments`).
     pub async fn list_role_assignments(&self) -> Result<Vec<RoleAssignment>, Error> {
         let raw: Assignments = self
-            .fetch(Call::get(Service::Identity, "/role_assignments"))
+            .fetch(Call::get(Service::Identity, ["role_assignments"]))
             .await?;
         Ok(raw
             .role_assignments
@@ -169,7 +174,7 @@ impl Client {
     /// The service catalog of the home token (`GET /v3/auth/catalog`).
     pub async fn catalog(&self) -> Result<Vec<CatalogEntry>, Error> {
         let raw: Catalog = self
-            .fetch(Call::get(Service::Identity, "/auth/catalog"))
+            .fetch(Call::get(Service::Identity, ["auth", "catalog"]))
             .await?;
         Ok(raw.catalog.into_iter().map(CatalogEntry::from).collect())
     }

@@ -8,6 +8,8 @@
 //!   re-authentication); `auth`: Keystone tokens, catalog and endpoint normalization.
 //! - `keystone`, `nova`, `cinder`, `glance`, `neutron`, `versions`: one file per service with its
 //!   raw (private) response types and the [`Client`] methods.
+//! - `path`: the one function every URL to a service is built by (endpoint plus percent-encoded
+//!   segments); [`ids`]: the shape of each kind of id, checked before an id goes in a URL.
 //! - [`error`]: [`Error`] and [`ErrorKind`]; `de`: deserializers for OpenStack's quirks.
 
 mod auth;
@@ -17,10 +19,12 @@ mod config;
 mod de;
 pub mod error;
 mod glance;
+pub mod ids;
 mod keystone;
 pub mod model;
 mod neutron;
 mod nova;
+mod path;
 mod versions;
 
 pub use cinder::CreateVolume;
@@ -28,4 +32,5 @@ pub use client::Client;
 pub use config::{ClientConfig, Observer};
 pub use error::{Error, ErrorKind, Service};
 pub use glance::{CreateImage, UpdateImage};
+pub use ids::{IdKind, InvalidId};
 pub use nova::CreateInstance;

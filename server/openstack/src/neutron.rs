@@ -8,20 +8,22 @@ use serde_json::json;
 
 use crate::client::{Call, Client};
 use crate::error::{Error, Service};
+use crate::ids::IdKind;
 use crate::model::{FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet};
 
 impl Client {
     /// Every network (`GET /v2.0/networks`).
     pub async fn list_networks(&self) -> Result<Vec<Network>, Error> {
         let raw: raw::Networks = self
-            .fetch(Call::get(Service::Network, "/v2.0/networks"))
+            .fetch(Call::get(Service::Network, ["v2.0", "networks"]))
             .await?;
         Ok(raw.networks.into_iter().map(Network::from).collect())
     }
 
     /// One network (`GET /v2.0/networks/{id}`).
     pub async fn get_network(&self, network_id: &str) -> Result<Network, Error> {
-        let call = Call::get(Service::Network, format!("/v2.0/networks/{network_id}"));
+        IdKind::Network.check(network_id)?;
+        let call = Call::get(Service::Network, ["v2.0", "networks", network_id]);
         let raw: raw::NetworkEnvelope = self.fetch(call).await?;
         Ok(raw.network.into())
     }
@@ -29,7 +31,7 @@ impl Client {
     /// Creates a network in `project_id` (`POST /v2.0/networks` with a token scoped to it).
     pub async fn create_network(&self, project_id: &str, name: &str) -> Result<Network, Error> {
         let body = json!({ "network": { "name": name, "admin_state_up": true } });
-        let call = Call::new(Service::Network, Method::POST, "/v2.0/networks")
+        let call = Call::new(Service::Network, Method::POST, ["v2.0", "networks"])
             .json(body)
             .in_project(project_id);
         let raw: raw::NetworkEnvelope = self.fetch(call).await?;
@@ -38,7 +40,8 @@ impl Client {
 
     /// Deletes a network (`DELETE /v2.0/networks/{id}`).
     pub async fn delete_network(&self, network_id: &str) -> Result<(), Error> {
-        let path = format!("/v2.0/networks/{network_id}");
+        IdKind::Network.check(network_id)?;
+        let path = ["v2.0", "networks", network_id];
         self.send(Call::new(Service::Network, Method::DELETE, path))
             .await
     }
@@ -46,7 +49,7 @@ impl Client {
     /// Every subnet (`GET /v2.0/subnets`).
     pub async fn list_subnets(&self) -> Result<Vec<Subnet>, Error> {
         let raw: raw::Subnets = self
-            .fetch(Call::get(Service::Network, "/v2.0/subnets"))
+            .fetch(Call::get(Service::Network, ["v2.0", "subnets"]))
             .await?;
         Ok(raw.subnets.into_iter().map(Subnet::from).collect())
     }
@@ -54,7 +57,7 @@ impl Client {
     /// Every port (`GET /v2.0/ports`).
     pub async fn list_ports(&self) -> Result<Vec<Port>, Error> {
         let raw: raw::Ports = self
-            .fetch(Call::get(Service::Network, "/v2.0/ports"))
+            .fetch(Call::get(Service::Network, ["v2.0", "ports"]))
             .await?;
         Ok(raw.ports.into_iter().map(Port::from).collect())
     }
@@ -62,7 +65,7 @@ impl Client {
     /// Every router (`GET /v2.0/routers`).
     pub async fn list_routers(&self) -> Result<Vec<Router>, Error> {
         let raw: raw::Routers = self
-            .fetch(Call::get(Service::Network, "/v2.0/routers"))
+            .fetch(Call::get(Service::Network, ["v2.0", "routers"]))
             .await?;
         Ok(raw.routers.into_iter().map(Router::from).collect())
     }
@@ -70,7 +73,7 @@ impl Client {
     /// Every floating IP (`GET /v2.0/floatingips`).
     pub async fn list_floating_ips(&self) -> Result<Vec<FloatingIp>, Error> {
         let raw: raw::FloatingIps = self
-            .fetch(Call::get(Service::Network, "/v2.0/floatingips"))
+            .fetch(Call::get(Service::Network, ["v2.0", "floatingips"]))
             .await?;
         Ok(raw.floatingips.into_iter().map(FloatingIp::from).collect())
     }
@@ -78,7 +81,7 @@ impl Client {
     /// Every security group with its rules (`GET /v2.0/security-groups`).
     pub async fn list_security_groups(&self) -> Result<Vec<SecurityGroup>, Error> {
         let raw: raw::SecurityGroups = self
-            .fetch(Call::get(Service::Network, "/v2.0/security-groups"))
+            .fetch(Call::get(Service::Network, ["v2.0", "security-groups"]))
             .await?;
         Ok(raw
             .security_groups
@@ -90,7 +93,10 @@ impl Client {
     /// Every security group rule (`GET /v2.0/security-group-rules`).
     pub async fn list_security_group_rules(&self) -> Result<Vec<SecurityGroupRule>, Error> {
         let raw: raw::SecurityGroupRules = self
-            .fetch(Call::get(Service::Network, "/v2.0/security-group-rules"))
+            .fetch(Call::get(
+                Service::Network,
+                ["v2.0", "security-group-rules"],
+            ))
             .await?;
         Ok(raw
             .security_group_rules

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::client::{Call, Client};
 use crate::error::{Error, Service};
+use crate::ids::IdKind;
 use crate::model::{
     AvailabilityZone, ComputeLimits, Flavor, Hypervisor, Instance, Keypair, ResourceRef,
     ServerGroup, VolumeAttachment,
@@ -35,20 +36,27 @@ pub struct CreateInstance {
 /// Most pages followed for one list, a guard against a cloud whose links never end.
 const MAX_PAGES: usize = 10_000;
 
-fn server_path(server_id: &str, rest: &str) -> String {
-    format!("/servers/{server_id}{rest}")
+/// `servers/{server_id}/{rest..}`, once the id is known to be a server's.
+fn server_path<'a>(server_id: &'a str, rest: &[&'a str]) -> Result<Vec<&'a str>, Error> {
+    IdKind::Instance.check(server_id)?;
+    Ok(["servers", server_id]
+        .into_iter()
+        .chain(rest.iter().copied())
+        .collect())
 }
 
 impl Client {
     /// Every server of every project (`GET /servers/detail?all_tenants=1`, every page).
     pub async fn list_instances(&self) -> Result<Vec<Instance>, Error> {
-        let servers = self.all_pages::<raw::Servers>("/servers/detail").await?;
+        let servers = self
+            .all_pages::<raw::Servers>(&["servers", "detail"])
+            .await?;
         Ok(servers.into_iter().map(Instance::from).collect())
     }
 
     /// Ids and names of every server (`GET /servers?all_tenants=1`, every page).
     pub async fn list_instance_refs(&self) -> Result<Vec<ResourceRef>, Error> {
-        let servers = self.all_pages::<raw::ServerRefs>("/servers").await?;
+        let servers = self.all_pages::<raw::ServerRefs>(&["servers"]).await?;
         Ok(servers.into_iter().map(ResourceRef::from).collect())
     }
 
@@ -56,7 +64,7 @@ impl Client {
     /// links the next page (`servers_links`, `rel: next`), whose marker is the last server's id.
     async fn all_pages<P: raw::Page + serde::de::DeserializeOwned>(
         &self,
-        path: &'static str,
+        path: &[&'static str],
     ) -> Result<Vec<P::Item>, Error> {
         let mut items = Vec::new();
         let mut marker: Option<String> = None;
@@ -80,13 +88,13 @@ impl Client {
         }
         Err(Error::Decode {
             service: Service::Compute,
-            detail: format!("{path}: more than {MAX_PAGES} pages"),
+            detail: format!("/{}: more than {MAX_PAGES} pages", path.join("/")),
         })
     }
 
     /// One server (`GET /servers/{id}`).
     pub async fn get_instance(&self, server_id: &str) -> Result<Instance, Error> {
-        let call = Call::get(Service::Compute, server_path(server_id, ""));
+        let call = Call::get(Service::Compute, server_path(server_id, &[])?);
         let raw: raw::ServerEnvelope = self.fetch(call).await?;
         Ok(raw.server.into())
     }
@@ -109,19 +117,19 @@ impl Client {
         if let Some(key_name) = request.key_name {
             server["key_name"] = json!(key_name);
         }
-        let call = Call::new(Service::Compute, Method::POST, "/servers")
+        let call = Call::new(Service::Compute, Method::POST, ["servers"])
             .json(json!({ "server": server }))
             .in_project(project_id);
         let created: raw::CreatedEnvelope = self.fetch(call).await?;
-        let call =
-            Call::get(Service::Compute, server_path(&created.server.id, "")).in_project(project_id);
+        let call = Call::get(Service::Compute, server_path(&created.server.id, &[])?)
+            .in_project(project_id);
         let raw: raw::ServerEnvelope = self.fetch(call).await?;
         Ok(raw.server.into())
     }
 
     /// Deletes a server (`DELETE /servers/{id}`).
     pub async fn delete_instance(&self, server_id: &str) -> Result<(), Error> {
-        let path = server_path(server_id, "");
+        let path = server_path(server_id, &[])?;
         self.send(Call::new(Service::Compute, Method::DELETE, path))
             .await
     }
@@ -146,7 +154,7 @@ impl Client {
     }
 
     async fn server_action(&self, server_id: &str, body: serde_json::Value) -> Result<(), Error> {
-        let path = server_path(server_id, "/action");
+        let path = server_path(server_id, &["action"])?;
         self.send(Call::new(Service::Compute, Method::POST, path).json(body))
             .await
     }
@@ -154,7 +162,7 @@ impl Client {
     /// Every flavor (`GET /flavors/detail`).
     pub async fn list_flavors(&self) -> Result<Vec<Flavor>, Error> {
         let raw: raw::Flavors = self
-            .fetch(Call::get(Service::Compute, "/flavors/detail"))
+            .fetch(Call::get(Service::Compute, ["flavors", "detail"]))
             .await?;
         Ok(raw.flavors.into_iter().map(Flavor::from).collect())
     }
@@ -162,7 +170,7 @@ impl Client {
     /// The keypairs of the authenticated user (`GET /os-keypairs`).
     pub async fn list_keypairs(&self) -> Result<Vec<Keypair>, Error> {
         let raw: raw::Keypairs = self
-            .fetch(Call::get(Service::Compute, "/os-keypairs"))
+            .fetch(Call::get(Service::Compute, ["os-keypairs"]))
             .await?;
         Ok(raw.keypairs.into_iter().map(|k| k.keypair.into()).collect())
     }
@@ -170,8 +178,9 @@ impl Client {
     /// Absolute limits and usage (`GET /limits`), of `project_id` when given (admin only),
     /// else of the home project.
     pub async fn compute_limits(&self, project_id: Option<&str>) -> Result<ComputeLimits, Error> {
-        let mut call = Call::get(Service::Compute, "/limits");
+        let mut call = Call::get(Service::Compute, ["limits"]);
         if let Some(project_id) = project_id {
+            IdKind::Project.check(project_id)?;
             call = call.query("tenant_id", project_id);
         }
         let raw: raw::Limits = self.fetch(call).await?;
@@ -180,14 +189,14 @@ impl Client {
 
     /// Availability zones with their hosts (`GET /os-availability-zone/detail`).
     pub async fn list_availability_zones(&self) -> Result<Vec<AvailabilityZone>, Error> {
-        let call = Call::get(Service::Compute, "/os-availability-zone/detail");
+        let call = Call::get(Service::Compute, ["os-availability-zone", "detail"]);
         let raw: raw::Zones = self.fetch(call).await?;
         Ok(raw.zones.into_iter().map(AvailabilityZone::from).collect())
     }
 
     /// Server groups of every project (`GET /os-server-groups?all_projects=True`).
     pub async fn list_server_groups(&self) -> Result<Vec<ServerGroup>, Error> {
-        let call = Call::get(Service::Compute, "/os-server-groups").query("all_projects", "True");
+        let call = Call::get(Service::Compute, ["os-server-groups"]).query("all_projects", "True");
         let raw: raw::ServerGroups = self.fetch(call).await?;
         Ok(raw
             .server_groups
@@ -203,7 +212,7 @@ impl Client {
     ) -> Result<Vec<VolumeAttachment>, Error> {
         let call = Call::get(
             Service::Compute,
-            server_path(server_id, "/os-volume_attachments"),
+            server_path(server_id, &["os-volume_attachments"])?,
         );
         let raw: raw::Attachments = self.fetch(call).await?;
         Ok(raw
@@ -219,7 +228,8 @@ impl Client {
         server_id: &str,
         volume_id: &str,
     ) -> Result<VolumeAttachment, Error> {
-        let path = server_path(server_id, "/os-volume_attachments");
+        IdKind::Volume.check(volume_id)?;
+        let path = server_path(server_id, &["os-volume_attachments"])?;
         let body = json!({ "volumeAttachment": { "volumeId": volume_id } });
         let call = Call::new(Service::Compute, Method::POST, path).json(body);
         let raw: raw::AttachmentEnvelope = self.fetch(call).await?;
@@ -228,14 +238,15 @@ impl Client {
 
     /// Detaches a volume (`DELETE /servers/{id}/os-volume_attachments/{volume_id}`).
     pub async fn detach_volume(&self, server_id: &str, volume_id: &str) -> Result<(), Error> {
-        let path = server_path(server_id, &format!("/os-volume_attachments/{volume_id}"));
+        IdKind::Volume.check(volume_id)?;
+        let path = server_path(server_id, &["os-volume_attachments", volume_id])?;
         self.send(Call::new(Service::Compute, Method::DELETE, path))
             .await
     }
 
     /// Compute nodes (`GET /os-hypervisors/detail`; admin only).
     pub async fn list_hypervisors(&self) -> Result<Vec<Hypervisor>, Error> {
-        let call = Call::get(Service::Compute, "/os-hypervisors/detail");
+        let call = Call::get(Service::Compute, ["os-hypervisors", "detail"]);
         let raw: raw::Hypervisors = self.fetch(call).await?;
         Ok(raw.hypervisors.into_iter().map(Hypervisor::from).collect())
     }

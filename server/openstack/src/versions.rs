@@ -50,7 +50,7 @@ impl Client {
     /// The API versions a service offers (`GET {service root}/`).
     pub async fn api_versions(&self, service: Service) -> Result<Vec<ApiVersion>, Error> {
         let raw: Versions = self
-            .fetch(Call::get(service, "/").at_service_root())
+            .fetch(Call::get(service, [] as [&str; 0]).at_service_root())
             .await?;
         let list = match raw.versions {
             VersionList::Plain(list) | VersionList::Wrapped { values: list } => list,

@@ -62,7 +62,7 @@ pub fn app(sim: Sim) -> Router {
         .layer(from_fn_with_state(sim.clone(), faults::guard))
         .service(services);
     Router::new()
-        .nest("/_sim", api::control::mount().with_state(sim))
+        .nest("/_sim", api::control::mount(sim))
         .fallback_service(guarded)
 }
 

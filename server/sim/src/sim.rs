@@ -155,6 +155,10 @@ impl Sim {
         lock(&self.shared.stats).record_password(user, accepted);
     }
 
+    pub(crate) fn record_control(&self, method: &str, path: &str) {
+        lock(&self.shared.stats).record_control(method, path);
+    }
+
     pub(crate) fn take_fault(&self, service: Service) -> Option<FaultKind> {
         faults::take(&mut lock(&self.shared.faults), service)
     }

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Requests received since start (or the last reset). The control API is not counted.
+/// Requests received since start (or the last reset). The control API is counted apart, in
+/// `control`, so that `total` stays the count of service requests.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     /// All service requests.
@@ -14,6 +15,10 @@ pub struct Stats {
     /// Requests per `METHOD /path` (no query string; the optional project segment of Nova and
     /// Cinder paths removed), e.g. `GET /compute/v2.1/servers/detail`.
     pub by_path: BTreeMap<String, u64>,
+    /// Requests to the control API per `METHOD /path` (`GET /_sim/faults`, …): what reached it
+    /// other than the tests that drive it, e.g. a client tricked into a path outside a service.
+    #[serde(default)]
+    pub control: BTreeMap<String, u64>,
     /// Password checks Keystone made (`POST /v3/auth/tokens` with the password method), per
     /// user name (or id) as given: how many guesses reached it.
     #[serde(default)]
@@ -52,6 +57,15 @@ impl Stats {
         } else {
             checks.refused += 1;
         }
+    }
+
+    /// Requests to one `METHOD /_sim/...` path of the control API.
+    pub fn control(&self, method_and_path: &str) -> u64 {
+        self.control.get(method_and_path).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn record_control(&mut self, method: &str, path: &str) {
+        *self.control.entry(format!("{method} {path}")).or_default() += 1;
     }
 
     pub(crate) fn record(&mut self, service: &str, method: &str, path: &str) {

@@ -4,10 +4,13 @@ use serde::{Deserialize, Serialize};
 use tidings_openstack::model::{
     AvailabilityZone, ComputeLimits, Flavor, Instance, Keypair, ServerGroup, VolumeAttachment,
 };
-use tidings_openstack::{Client, CreateInstance};
+use tidings_openstack::{Client, CreateInstance, IdKind};
 use tidings_rpc::{Encoded, Registry, RpcError};
 
-use super::{AppCtx, ById, ProjectFilter, all, announce, find, list, owner_of, session};
+use super::{
+    AppCtx, ById, ProjectFilter, all, announce, check_id, check_optional_id, find, list, owner_of,
+    reading_in, session,
+};
 use crate::error;
 use crate::state::AppState;
 use crate::updates::UpdateType::{Compute, Volumes};
@@ -48,17 +51,18 @@ async fn get_instance(ctx: AppCtx, input: ById) -> Result<Instance, RpcError> {
     find(
         &ctx,
         &ctx.state.sources.instances,
-        "Instance",
+        IdKind::Instance,
+        "id",
         &input.id,
         |i| &i.id,
     )
     .await
 }
 
+/// Asked live, with the caller's own credentials in the instance's project.
 async fn get_attachments(ctx: AppCtx, input: ById) -> Result<Vec<VolumeAttachment>, RpcError> {
-    project_of(&ctx, &input.id).await?;
-    ctx.state
-        .openstack
+    let project = project_of(&ctx, "id", &input.id).await?;
+    reading_in(&*session(&ctx)?, &project)?
         .list_volume_attachments(&input.id)
         .await
         .map_err(error::upstream)
@@ -96,21 +100,22 @@ async fn get_availability_zones(
     all(&ctx.state.sources.availability_zones).await
 }
 
+/// A project's limits, asked with the caller's own credentials in it; an administrator who
+/// names none gets the service's home project (no input of theirs reaches the upstream).
 async fn get_limits(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<ComputeLimits, RpcError> {
     let session = session(&ctx)?;
-    let project = match input.and_then(|f| f.project_id) {
+    let project = input.and_then(|f| f.project_id);
+    check_optional_id(IdKind::Project, "projectId", project.as_deref())?;
+    let project = match project {
         Some(project) => Some(project),
         None if session.is_admin() => None,
         None => session.project_ids().next().map(str::to_owned),
     };
-    if let Some(project) = &project {
-        session.may_read(project)?;
-    }
-    ctx.state
-        .openstack
-        .compute_limits(project.as_deref())
-        .await
-        .map_err(error::upstream)
+    let client = match &project {
+        Some(project) => reading_in(&session, project)?,
+        None => ctx.state.openstack.clone(),
+    };
+    client.compute_limits(None).await.map_err(error::upstream)
 }
 
 /// Input of `compute.instances.create`.
@@ -135,7 +140,17 @@ pub struct CreateInstanceInput {
     pub key_name: Option<String>,
 }
 
+/// Checks the ids of a boot request by the shapes OpenStack gives them.
+fn check_boot_ids(input: &CreateInstanceInput) -> Result<(), RpcError> {
+    check_id(IdKind::Project, "projectId", &input.project_id)?;
+    check_id(IdKind::Flavor, "flavorId", &input.flavor_id)?;
+    check_id(IdKind::Image, "imageId", &input.image_id)?;
+    check_optional_id(IdKind::Network, "networkId", input.network_id.as_deref())?;
+    check_optional_id(IdKind::Keypair, "keyName", input.key_name.as_deref())
+}
+
 async fn create_instance(ctx: AppCtx, input: CreateInstanceInput) -> Result<Instance, RpcError> {
+    check_boot_ids(&input)?;
     if input.name.trim().is_empty() {
         return Err(RpcError::bad_request(
             "Invalid input at \"name\": must not be empty",
@@ -163,15 +178,16 @@ async fn create_instance(ctx: AppCtx, input: CreateInstanceInput) -> Result<Inst
     Ok(created)
 }
 
-/// The project of an instance the caller may see (NOT_FOUND otherwise).
-pub(super) async fn project_of(ctx: &AppCtx, id: &str) -> Result<String, RpcError> {
+/// The project of an instance (named by input field `field`) the caller may see (NOT_FOUND
+/// otherwise).
+pub(super) async fn project_of(ctx: &AppCtx, field: &str, id: &str) -> Result<String, RpcError> {
     owner_of(
         ctx,
         &ctx.state.sources.instances,
-        "Instance",
+        IdKind::Instance,
+        field,
         id,
         |i| &i.id,
-        async |os, id| os.get_instance(id).await,
     )
     .await
     .map(|owner| owner.project)
@@ -184,7 +200,7 @@ async fn act(
     id: &str,
     action: impl AsyncFnOnce(&Client, &str) -> Result<(), tidings_openstack::Error>,
 ) -> Result<(), RpcError> {
-    let project = project_of(ctx, id).await?;
+    let project = project_of(ctx, "id", id).await?;
     let client = session(ctx)?.acting_in(&project)?;
     action(&client, id).await.map_err(error::upstream)?;
     announce(ctx, &ctx.state.sources.instances, Compute, Some(&project)).await;

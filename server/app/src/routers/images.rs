@@ -1,11 +1,14 @@
 //! Images: what instances boot from.
 
 use serde::{Deserialize, Serialize};
-use tidings_openstack::CreateImage;
 use tidings_openstack::model::Image;
-use tidings_rpc::{Encoded, Registry, RpcError};
+use tidings_openstack::{CreateImage, IdKind};
+use tidings_rpc::{Encoded, ErrorCode, Registry, RpcError};
 
-use super::{AppCtx, ById, ProjectFilter, announce, find, list, owner_of, session};
+use super::{
+    AppCtx, ById, ProjectFilter, announce, check_optional_id, find, list, owner_of, session,
+};
+use crate::auth::Session;
 use crate::error;
 use crate::sources::HasProject;
 use crate::state::AppState;
@@ -28,9 +31,14 @@ async fn get_all(
 }
 
 async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Image, RpcError> {
-    find(&ctx, &ctx.state.sources.images, "Image", &input.id, |i| {
-        &i.id
-    })
+    find(
+        &ctx,
+        &ctx.state.sources.images,
+        IdKind::Image,
+        "id",
+        &input.id,
+        |i| &i.id,
+    )
     .await
 }
 
@@ -55,7 +63,37 @@ pub struct CreateImageInput {
     pub visibility: Option<String>,
 }
 
+/// Glance's visibilities, and whether setting one takes an administrator: `public` and
+/// `community` images are offered to every tenant.
+const VISIBILITIES: [(&str, bool); 4] = [
+    ("private", false),
+    ("shared", false),
+    ("community", true),
+    ("public", true),
+];
+
+/// Checks that the caller may give an image `visibility`: BAD_REQUEST for one Glance does not
+/// have, FORBIDDEN for one that reaches every tenant unless they administer the cloud.
+fn check_visibility(session: &Session, visibility: Option<&str>) -> Result<(), RpcError> {
+    let Some(visibility) = visibility else {
+        return Ok(());
+    };
+    let Some((_, admin_only)) = VISIBILITIES.iter().find(|(name, _)| *name == visibility) else {
+        return Err(RpcError::bad_request(
+            "Invalid input at \"visibility\": one of private, shared, community, public",
+        ));
+    };
+    if *admin_only && !session.is_admin() {
+        return Err(RpcError::new(
+            ErrorCode::Forbidden,
+            format!("only administrators may publish {visibility} images"),
+        ));
+    }
+    Ok(())
+}
+
 async fn create(ctx: AppCtx, input: CreateImageInput) -> Result<Image, RpcError> {
+    check_optional_id(IdKind::Project, "projectId", input.project_id.as_deref())?;
     let request = CreateImage {
         name: input.name,
         disk_format: input.disk_format,
@@ -66,12 +104,7 @@ async fn create(ctx: AppCtx, input: CreateImageInput) -> Result<Image, RpcError>
         tags: Vec::new(),
     };
     let session = session(&ctx)?;
-    if matches!(request.visibility.as_deref(), Some("public")) && !session.is_admin() {
-        return Err(RpcError::new(
-            tidings_rpc::ErrorCode::Forbidden,
-            "only administrators may publish public images",
-        ));
-    }
+    check_visibility(&session, request.visibility.as_deref())?;
     let project = match input.project_id {
         Some(project) => Some(project),
         None if session.is_admin() => None,
@@ -93,10 +126,10 @@ async fn delete(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
     let owner = owner_of(
         &ctx,
         &ctx.state.sources.images,
-        "Image",
+        IdKind::Image,
+        "id",
         &input.id,
         |i| &i.id,
-        async |os, id| os.get_image(id).await,
     )
     .await?;
     session(&ctx)?

@@ -1,10 +1,11 @@
 //! Networks: Neutron networks, subnets, ports, routers, floating IPs and security groups.
 
 use serde::{Deserialize, Serialize};
+use tidings_openstack::IdKind;
 use tidings_openstack::model::{FloatingIp, Network, Port, Router, SecurityGroup, Subnet};
 use tidings_rpc::{Encoded, Registry, RpcError};
 
-use super::{AppCtx, ById, ProjectFilter, announce, find, list, owner_of, session};
+use super::{AppCtx, ById, ProjectFilter, announce, check_id, find, list, owner_of, session};
 use crate::error;
 use crate::state::AppState;
 use crate::updates::UpdateType::Networks;
@@ -40,7 +41,8 @@ async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Network, RpcError> {
     find(
         &ctx,
         &ctx.state.sources.networks,
-        "Network",
+        IdKind::Network,
+        "id",
         &input.id,
         |n| &n.id,
     )
@@ -93,6 +95,7 @@ pub struct CreateNetworkInput {
 }
 
 async fn create(ctx: AppCtx, input: CreateNetworkInput) -> Result<Network, RpcError> {
+    check_id(IdKind::Project, "projectId", &input.project_id)?;
     let created = session(&ctx)?
         .acting_in(&input.project_id)?
         .create_network(&input.project_id, &input.name)
@@ -112,10 +115,10 @@ async fn delete(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
     let owner = owner_of(
         &ctx,
         &ctx.state.sources.networks,
-        "Network",
+        IdKind::Network,
+        "id",
         &input.id,
         |n| &n.id,
-        async |os, id| os.get_network(id).await,
     )
     .await?;
     session(&ctx)?

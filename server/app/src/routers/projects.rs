@@ -1,10 +1,11 @@
 //! Projects: the tenants of the cloud, and their quotas.
 
 use serde::{Deserialize, Serialize};
+use tidings_openstack::IdKind;
 use tidings_openstack::model::{ComputeLimits, Project, VolumeQuota};
 use tidings_rpc::{Encoded, Registry, RpcError};
 
-use super::{AppCtx, ById, find, list, session};
+use super::{AppCtx, ById, check_id, find, list, reading_in, session};
 use crate::error;
 use crate::state::AppState;
 use crate::updates::UpdateType::{Compute, Projects, Volumes};
@@ -27,7 +28,8 @@ async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Project, RpcError> {
     find(
         &ctx,
         &ctx.state.sources.projects,
-        "Project",
+        IdKind::Project,
+        "id",
         &input.id,
         |p| &p.id,
     )
@@ -52,13 +54,12 @@ pub struct ProjectQuotas {
     pub volume: VolumeQuota,
 }
 
+/// Asked live, with the caller's own credentials in the project.
 async fn get_quotas(ctx: AppCtx, input: QuotasInput) -> Result<ProjectQuotas, RpcError> {
-    session(&ctx)?.may_read(&input.project_id)?;
-    let os = &ctx.state.openstack;
-    let (compute, volume) = tokio::try_join!(
-        os.compute_limits(Some(&input.project_id)),
-        os.volume_quota(&input.project_id)
-    )
-    .map_err(error::upstream)?;
+    check_id(IdKind::Project, "projectId", &input.project_id)?;
+    let os = reading_in(&*session(&ctx)?, &input.project_id)?;
+    let (compute, volume) =
+        tokio::try_join!(os.compute_limits(None), os.volume_quota(&input.project_id))
+            .map_err(error::upstream)?;
     Ok(ProjectQuotas { compute, volume })
 }

@@ -3,11 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 use tidings_openstack::model::{Volume, VolumeBackup, VolumeSnapshot, VolumeType};
-use tidings_openstack::{Client, CreateVolume};
+use tidings_openstack::{Client, CreateVolume, IdKind};
 use tidings_rpc::{Encoded, Registry, RpcError};
 
 use super::{
-    AppCtx, ById, ProjectFilter, all, announce, find, list, owner_of, session, unavailable,
+    AppCtx, ById, ProjectFilter, all, announce, check_id, find, list, owner_of, session,
+    unavailable,
 };
 use crate::error;
 use crate::sources::HasProject;
@@ -40,9 +41,14 @@ async fn get_all(
 }
 
 async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Volume, RpcError> {
-    find(&ctx, &ctx.state.sources.volumes, "Volume", &input.id, |v| {
-        &v.id
-    })
+    find(
+        &ctx,
+        &ctx.state.sources.volumes,
+        IdKind::Volume,
+        "id",
+        &input.id,
+        |v| &v.id,
+    )
     .await
 }
 
@@ -100,6 +106,7 @@ pub struct CreateVolumeInput {
 }
 
 async fn create(ctx: AppCtx, input: CreateVolumeInput) -> Result<Volume, RpcError> {
+    check_id(IdKind::Project, "projectId", &input.project_id)?;
     if input.size_gb == 0 {
         return Err(RpcError::bad_request(
             "Invalid input at \"sizeGb\": must be at least 1",
@@ -126,22 +133,23 @@ async fn create(ctx: AppCtx, input: CreateVolumeInput) -> Result<Volume, RpcErro
     Ok(created)
 }
 
-/// The project of a volume the caller may see (NOT_FOUND otherwise).
-async fn project_of(ctx: &AppCtx, id: &str) -> Result<String, RpcError> {
+/// The project of a volume (named by input field `field`) the caller may see (NOT_FOUND
+/// otherwise).
+async fn project_of(ctx: &AppCtx, field: &str, id: &str) -> Result<String, RpcError> {
     owner_of(
         ctx,
         &ctx.state.sources.volumes,
-        "Volume",
+        IdKind::Volume,
+        field,
         id,
         |v| &v.id,
-        async |os, id| os.get_volume(id).await,
     )
     .await
     .map(|owner| owner.project)
 }
 
 async fn delete(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
-    let project = project_of(&ctx, &input.id).await?;
+    let project = project_of(&ctx, "id", &input.id).await?;
     session(&ctx)?
         .acting_in(&project)?
         .delete_volume(&input.id)
@@ -181,8 +189,11 @@ async fn change_attachment(
     input: &AttachmentInput,
     change: impl AsyncFnOnce(&Client, &str, &str) -> Result<(), tidings_openstack::Error>,
 ) -> Result<(), RpcError> {
-    let project = project_of(ctx, &input.volume_id).await?;
-    let instance_project = super::compute::project_of(ctx, &input.instance_id).await?;
+    check_id(IdKind::Volume, "volumeId", &input.volume_id)?;
+    check_id(IdKind::Instance, "instanceId", &input.instance_id)?;
+    let project = project_of(ctx, "volumeId", &input.volume_id).await?;
+    let instance_project =
+        super::compute::project_of(ctx, "instanceId", &input.instance_id).await?;
     let client = session(ctx)?.acting_in(&project)?;
     if instance_project != project {
         return Err(RpcError::bad_request(

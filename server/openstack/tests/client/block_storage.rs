@@ -114,10 +114,14 @@ async fn delete_volume_sends_delete() {
     let cloud = FakeCloud::start().await;
     cloud.on(
         Method::DELETE,
-        &cinder("/volumes/v1"),
+        &cinder("/volumes/0c3f2b1a-7d6e-4f5a-8b9c-1d2e3f4a5b6c"),
         Reply::status(202, ""),
     );
-    cloud.client().delete_volume("v1").await.unwrap();
+    cloud
+        .client()
+        .delete_volume("0c3f2b1a-7d6e-4f5a-8b9c-1d2e3f4a5b6c")
+        .await
+        .unwrap();
     assert_eq!(cloud.requests()[0].method, Method::DELETE);
 }
 

@@ -183,15 +183,34 @@ async fn create_server_at_2_100_with_network_and_key() {
 #[tokio::test]
 async fn actions_send_the_documented_bodies() {
     let cloud = FakeCloud::start().await;
-    let action = nova("/servers/s1/action");
+    let action = nova("/servers/5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91/action");
     cloud.on(Method::POST, &action, Reply::status(202, ""));
-    cloud.on(Method::DELETE, &nova("/servers/s1"), Reply::status(204, ""));
+    cloud.on(
+        Method::DELETE,
+        &nova("/servers/5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91"),
+        Reply::status(204, ""),
+    );
     let client = cloud.client();
-    client.start_instance("s1").await.unwrap();
-    client.stop_instance("s1").await.unwrap();
-    client.reboot_instance("s1", true).await.unwrap();
-    client.reboot_instance("s1", false).await.unwrap();
-    client.delete_instance("s1").await.unwrap();
+    client
+        .start_instance("5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91")
+        .await
+        .unwrap();
+    client
+        .stop_instance("5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91")
+        .await
+        .unwrap();
+    client
+        .reboot_instance("5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91", true)
+        .await
+        .unwrap();
+    client
+        .reboot_instance("5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91", false)
+        .await
+        .unwrap();
+    client
+        .delete_instance("5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91")
+        .await
+        .unwrap();
     let sample = |path| serde_json::from_str::<serde_json::Value>(&fixture(path)).unwrap();
     let bodies: Vec<_> = cloud.requests().iter().take(4).map(|r| r.json()).collect();
     assert_eq!(bodies[0], sample("nova/servers/server-action-start.json"));
@@ -388,21 +407,33 @@ async fn volume_attachments_at_2_101_carry_attachment_ids() {
 #[tokio::test]
 async fn attach_and_detach_a_volume() {
     let cloud = FakeCloud::start().await;
-    let path = nova("/servers/s1/os-volume_attachments");
-    let answer = r#"{"volumeAttachment": {"device": "/dev/vdb", "id": "v1", "serverId": "s1", "volumeId": "v1"}}"#;
+    let path = nova("/servers/5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91/os-volume_attachments");
+    let answer = r#"{"volumeAttachment": {"device": "/dev/vdb", "id": "0c3f2b1a-7d6e-4f5a-8b9c-1d2e3f4a5b6c", "serverId": "5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91", "volumeId": "0c3f2b1a-7d6e-4f5a-8b9c-1d2e3f4a5b6c"}}"#;
     cloud.on(Method::POST, &path, Reply::ok(answer));
     cloud.on(
         Method::DELETE,
-        &format!("{path}/v1"),
+        &format!("{path}/0c3f2b1a-7d6e-4f5a-8b9c-1d2e3f4a5b6c"),
         Reply::status(202, ""),
     );
     let client = cloud.client();
-    let attachment = client.attach_volume("s1", "v1").await.unwrap();
+    let attachment = client
+        .attach_volume(
+            "5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91",
+            "0c3f2b1a-7d6e-4f5a-8b9c-1d2e3f4a5b6c",
+        )
+        .await
+        .unwrap();
     assert_eq!(attachment.device.as_deref(), Some("/dev/vdb"));
-    client.detach_volume("s1", "v1").await.unwrap();
+    client
+        .detach_volume(
+            "5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91",
+            "0c3f2b1a-7d6e-4f5a-8b9c-1d2e3f4a5b6c",
+        )
+        .await
+        .unwrap();
     assert_eq!(
         cloud.requests()[0].json()["volumeAttachment"]["volumeId"],
-        "v1"
+        "0c3f2b1a-7d6e-4f5a-8b9c-1d2e3f4a5b6c"
     );
     assert_eq!(cloud.requests()[1].method, Method::DELETE);
 }

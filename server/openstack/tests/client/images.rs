@@ -133,9 +133,16 @@ async fn delete_image_sends_delete() {
     let cloud = FakeCloud::start().await;
     cloud.on(
         Method::DELETE,
-        &glance("/v2/images/i1"),
+        &glance("/v2/images/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
         Reply::status(204, ""),
     );
-    cloud.client().delete_image("i1").await.unwrap();
-    assert_eq!(cloud.requests()[0].path, "/image/v2/images/i1");
+    cloud
+        .client()
+        .delete_image("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
+        .await
+        .unwrap();
+    assert_eq!(
+        cloud.requests()[0].path,
+        "/image/v2/images/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+    );
 }

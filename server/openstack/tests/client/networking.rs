@@ -66,10 +66,14 @@ async fn delete_network_sends_delete() {
     let cloud = FakeCloud::start().await;
     cloud.on(
         Method::DELETE,
-        &neutron("/v2.0/networks/n1"),
+        &neutron("/v2.0/networks/2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"),
         Reply::status(204, ""),
     );
-    cloud.client().delete_network("n1").await.unwrap();
+    cloud
+        .client()
+        .delete_network("2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e")
+        .await
+        .unwrap();
     assert_eq!(cloud.requests()[0].method, Method::DELETE);
 }
 

@@ -93,10 +93,14 @@ async fn mutations_are_not_retried_after_a_503() {
     let cloud = FakeCloud::start().await;
     cloud.on(
         Method::POST,
-        &nova("/servers/s1/action"),
+        &nova("/servers/5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91/action"),
         Reply::status(503, "busy"),
     );
-    let error = cloud.client().start_instance("s1").await.unwrap_err();
+    let error = cloud
+        .client()
+        .start_instance("5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91")
+        .await
+        .unwrap_err();
     assert_eq!(error.status(), Some(503));
     assert_eq!(error.kind(), ErrorKind::Unavailable);
     assert_eq!(cloud.requests().len(), 1);
@@ -105,18 +109,25 @@ async fn mutations_are_not_retried_after_a_503() {
 #[tokio::test]
 async fn error_bodies_give_their_message() {
     let cloud = FakeCloud::start().await;
-    let body = r#"{"itemNotFound": {"code": 404, "message": "Volume v9 could not be found."}}"#;
+    let body = r#"{"itemNotFound": {"code": 404, "message": "Volume 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a could not be found."}}"#;
     cloud.on(
         Method::GET,
-        &cinder("/volumes/v9"),
+        &cinder("/volumes/9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"),
         Reply::status(404, body),
     );
-    let error = cloud.client().get_volume("v9").await.unwrap_err();
+    let error = cloud
+        .client()
+        .get_volume("9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a")
+        .await
+        .unwrap_err();
     assert!(error.is_not_found());
     assert_eq!(error.kind(), ErrorKind::NotFound);
     assert_eq!(error.service(), Some(Service::Volume));
     match error {
-        Error::Status { message, .. } => assert_eq!(message, "Volume v9 could not be found."),
+        Error::Status { message, .. } => assert_eq!(
+            message,
+            "Volume 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a could not be found."
+        ),
         other => panic!("expected a status error, got {other:?}"),
     }
 }
@@ -219,7 +230,44 @@ async fn reads_are_retried_after_a_dropped_connection() {
 #[tokio::test]
 async fn mutations_are_not_retried_after_a_dropped_connection() {
     let (cloud, connections) = cloud_with_flaky_nova("").await;
-    let error = cloud.client().stop_instance("s1").await.unwrap_err();
+    let error = cloud
+        .client()
+        .stop_instance("5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91")
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Unavailable, "{error:?}");
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn ids_that_could_leave_their_path_segment_are_refused_before_sending() {
+    let cloud = FakeCloud::start().await;
+    let client = cloud.client();
+    let server = "5ae5b4a1-1f0a-4c55-9e5b-2b0d6b7c8d91";
+    for id in [
+        "../../../identity/v3/users",
+        "%2e%2e",
+        "..",
+        "",
+        &format!("{server}?all_tenants=1"),
+        &format!("{server}/action"),
+        &format!("{server}#x"),
+        &format!("..\\{server}"),
+    ] {
+        let errors = [
+            client.get_instance(id).await.unwrap_err(),
+            client.delete_instance(id).await.unwrap_err(),
+            client.get_volume(id).await.unwrap_err(),
+            client.delete_image(id).await.unwrap_err(),
+            client.delete_network(id).await.unwrap_err(),
+            client.detach_volume(server, id).await.unwrap_err(),
+            client.volume_quota(id).await.unwrap_err(),
+            client.get_project(id).await.unwrap_err(),
+        ];
+        for error in errors {
+            assert!(matches!(error, Error::Invalid(_)), "{id:?}: {error:?}");
+            assert_eq!(error.kind(), ErrorKind::BadRequest);
+        }
+    }
+    assert!(cloud.requests().is_empty(), "{:?}", cloud.requests());
 }

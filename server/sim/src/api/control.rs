@@ -1,8 +1,10 @@
 //! The control API under `/_sim`: fault injection, clock stepping, request counts and resource
 //! counts, for tests that drive the simulator over HTTP.
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
@@ -10,8 +12,8 @@ use crate::faults::Fault;
 use crate::sim::{ResourceCounts, Sim, TickOutcome};
 use crate::stats::Stats;
 
-/// The control routes, relative to `/_sim`.
-pub(crate) fn mount() -> Router<Sim> {
+/// The control routes, relative to `/_sim`, each request counted in [`Stats::control`].
+pub(crate) fn mount(sim: Sim) -> Router {
     Router::new()
         .route(
             "/faults",
@@ -21,6 +23,18 @@ pub(crate) fn mount() -> Router<Sim> {
         .route("/act", post(act))
         .route("/stats", get(stats).delete(reset_stats))
         .route("/counts", get(counts))
+        .layer(from_fn_with_state(sim.clone(), count))
+        .with_state(sim)
+}
+
+/// Counts a control request under its full path (`/_sim/...`).
+async fn count(State(sim): State<Sim>, request: Request, next: Next) -> Response {
+    let path = match request.extensions().get::<OriginalUri>() {
+        Some(OriginalUri(uri)) => uri.path().to_owned(),
+        None => request.uri().path().to_owned(),
+    };
+    sim.record_control(request.method().as_str(), &path);
+    next.run(request).await
 }
 
 /// `GET /_sim/faults`: the rules in force.

@@ -10,11 +10,15 @@
 
 pub mod origin;
 pub mod proxy;
+mod record;
 mod session;
 mod sessions;
+pub mod store;
 pub mod visibility;
 
 pub use proxy::TrustedProxies;
+pub use record::session_id;
 pub use session::{Me, ProjectAccess, Session};
 pub use sessions::{COOKIE_NAME, SessionConfig, Sessions};
+pub use store::{SessionStore, SharedSessions};
 pub use visibility::{ProjectSet, Visibility};

@@ -4,8 +4,12 @@
 
 use std::time::Duration;
 
+use futures::{SinkExt, StreamExt};
 use serde_json::json;
-use tidings_tests::{Caller, RedisServer, SseEvent, SseReader, quiet_sim, redis_instance};
+use tidings_tests::{
+    Caller, RedisServer, SseEvent, SseReader, quiet_sim, redis_instance, redis_instance_with,
+};
+use tokio_tungstenite::tungstenite::Message;
 
 /// The same client (same token) talking to the instance at `base`.
 fn at(caller: &Caller, base: &str) -> Caller {
@@ -119,6 +123,124 @@ async fn logging_out_on_one_instance_ends_the_sessions_streams_on_every_instance
     let c = redis_instance(&sim, &redis).await;
     let me = at(&alice, &c.base).query("auth.me", None).await;
     assert_eq!(me.error_code(), "UNAUTHORIZED");
+}
+
+/// The next text frame of a tRPC WebSocket, as JSON, within 5 s.
+async fn frame<S>(socket: &mut S) -> serde_json::Value
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a frame within 5 s")
+            .expect("the socket is open")
+            .expect("a frame");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).expect("JSON");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_websocket_on_another_instance_logs_in_with_connection_params_and_ends_with_the_session()
+{
+    let redis = RedisServer::start().await;
+    let sim = quiet_sim().await;
+    let a = redis_instance(&sim, &redis).await;
+    let b = redis_instance(&sim, &redis).await;
+    let bob = a.user("bob").await;
+
+    // No header, no cookie: the token arrives in the socket's first frame, on B.
+    let url = format!(
+        "{}/trpc?connectionParams=1",
+        b.base.replacen("http", "ws", 1)
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("upgrade");
+    let params = json!({ "method": "connectionParams", "data": { "token": bob.token } });
+    let subscribe =
+        json!({ "id": 1, "method": "subscription", "params": { "path": "updates.subscribe" } });
+    for message in [params, subscribe] {
+        socket
+            .send(Message::text(message.to_string()))
+            .await
+            .unwrap();
+    }
+    let started = frame(&mut socket).await;
+    assert_eq!(started["result"]["type"], "started", "{started}");
+
+    let out = bob.mutate("auth.logout", json!(null)).await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    let end = loop {
+        let next = frame(&mut socket).await;
+        if next.get("error").is_some() {
+            break next;
+        }
+    };
+    assert_eq!(end["error"]["data"]["code"], "UNAUTHORIZED", "{end}");
+}
+
+#[tokio::test]
+async fn the_idle_time_out_holds_across_instances_and_open_streams_keep_a_session_in_use() {
+    let redis = RedisServer::start().await;
+    let sim = quiet_sim().await;
+    let idle = ["--session-idle", "1s"];
+    let a = redis_instance_with(&sim, &redis, &idle).await;
+    let b = redis_instance_with(&sim, &redis, &idle).await;
+    let alice = a.user("alice").await;
+    let _stream = alice.subscribe(None, None).await;
+    let bob = a.user("bob").await;
+    assert_eq!(at(&bob, &b.base).query("auth.me", None).await.status, 200);
+
+    // Bob does nothing: his record runs out in Redis (no request here, which would use it).
+    let key = format!(
+        "{{tidings}}:session:{}",
+        tidings::auth::session_id(&bob.token)
+    );
+    let mut gone = false;
+    for _ in 0..100 {
+        let exists = redis.command(&[b"EXISTS", key.as_bytes()]).await;
+        if exists == tidings_tests::redis::Reply::Int(0) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(gone, "bob's record outlived the idle time-out");
+    // Neither the instance he logged in on nor the one that held a copy serves it.
+    for base in [&a.base, &b.base] {
+        let me = at(&bob, base).query("auth.me", None).await;
+        assert_eq!(me.error_code(), "UNAUTHORIZED", "{base}");
+    }
+    // Alice was idle as long, but her stream on A kept her session in use, for B too.
+    let me = at(&alice, &b.base).query("auth.me", None).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+}
+
+#[tokio::test]
+async fn a_users_session_cap_counts_logins_on_every_instance() {
+    let redis = RedisServer::start().await;
+    let sim = quiet_sim().await;
+    let a = redis_instance(&sim, &redis).await;
+    let b = redis_instance(&sim, &redis).await;
+    // 64 sessions per user; the 65th login, on either instance, ends the oldest.
+    let first = a.user("carol").await;
+    let mut stream = first.subscribe(None, None).await;
+    for i in 1..64 {
+        let on = if i % 2 == 0 { &a } else { &b };
+        on.user("carol").await;
+    }
+    assert_eq!(first.query("auth.me", None).await.status, 200);
+    let newest = b.user("carol").await;
+    let end = ending(&mut stream).await;
+    assert_eq!(end.json()["data"]["code"], "UNAUTHORIZED");
+    for base in [&a.base, &b.base] {
+        let me = at(&first, base).query("auth.me", None).await;
+        assert_eq!(me.error_code(), "UNAUTHORIZED", "{base}");
+        assert_eq!(at(&newest, base).query("auth.me", None).await.status, 200);
+    }
 }
 
 #[tokio::test]

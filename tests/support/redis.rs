@@ -30,8 +30,13 @@ pub async fn quiet_sim() -> RunningSim {
 
 /// An instance on `redis` over `sim`, without coalescing, with a [`LEASE_TTL`] poll lease.
 pub async fn redis_instance(sim: &RunningSim, redis: &RedisServer) -> TestApp {
+    redis_instance_with(sim, redis, &[]).await
+}
+
+/// [`redis_instance`] with `extra` flags.
+pub async fn redis_instance_with(sim: &RunningSim, redis: &RedisServer, extra: &[&str]) -> TestApp {
     let url = redis.url();
-    let flags = [
+    let mut flags = vec![
         "--bus",
         url.as_str(),
         "--lease-ttl",
@@ -39,6 +44,7 @@ pub async fn redis_instance(sim: &RunningSim, redis: &RedisServer) -> TestApp {
         "--coalesce-window",
         "0ms",
     ];
+    flags.extend_from_slice(extra);
     TestApp::spawn_on(sim, &flags).await
 }
 

@@ -3,11 +3,11 @@
 //!
 //! # Design
 //!
-//! - **In memory** ([`SessionStore::Memory`]): the map of [`super::Sessions`] is the truth,
+//! - **In memory** ([`SessionStore::Memory`]): the map of `Sessions` is the truth,
 //!   as before; nothing below applies.
 //! - **Shared** ([`SessionStore::Shared`]): the truth is a record per session in the shared
 //!   store (Redis: `cluster::sessions`), found by the session's id, a hash of its token, and
-//!   sealed with a key derived from the token ([`super::record`]). The token exists only in
+//!   sealed with a key derived from the token (`auth::record`). The token exists only in
 //!   the client and, while a request presents it, in memory: whoever reads Redis sees ids
 //!   and ciphertext, cannot open a record (the key needs the token), and cannot present an
 //!   id as a token (its hash is another id).
@@ -36,7 +36,7 @@
 //!   login fails with `SERVICE_UNAVAILABLE` rather than open a session only one instance
 //!   knows.
 //! - **Per-user cap**: the store keeps each user's session ids ordered by login time; a login
-//!   past [`super::sessions`]' cap ends the oldest, cluster-wide.
+//!   past the cap of 64 ends the oldest, cluster-wide.
 //! - **Stream cap**: per session and per instance (each instance counts the streams it holds);
 //!   a client spreading streams over `n` instances may hold `n` times `--max-streams-per-session`.
 

@@ -9,6 +9,7 @@ mod metrics;
 mod mutations;
 mod protocol;
 mod redis;
+mod redis_sessions;
 mod replay;
 mod stream;
 mod worker;

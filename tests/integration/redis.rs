@@ -5,36 +5,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tidings_sim::{RunningSim, SimConfig};
-use tidings_tests::{RedisServer, SseReader, TestApp};
-
-/// The poll lease used here: short, so a take-over fits in a test.
-const LEASE_TTL: &str = "1s";
-
-/// A quiet simulator (no background activity, ticks on demand) both instances poll.
-async fn quiet_sim() -> RunningSim {
-    tidings_sim::spawn(SimConfig {
-        activity_per_sec: 0.0,
-        tick: Duration::from_secs(3600),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator")
-}
-
-/// An instance on `redis` over `sim`, without coalescing.
-async fn instance(sim: &RunningSim, redis: &RedisServer) -> TestApp {
-    let url = redis.url();
-    let flags = [
-        "--bus",
-        url.as_str(),
-        "--lease-ttl",
-        LEASE_TTL,
-        "--coalesce-window",
-        "0ms",
-    ];
-    TestApp::spawn_on(sim, &flags).await
-}
+use tidings_sim::RunningSim;
+use tidings_tests::{RedisServer, SseReader, quiet_sim, redis_instance as instance};
 
 /// The next notice's (id, JSON), within `timeout`.
 async fn next(stream: &mut SseReader, timeout: Duration) -> (String, serde_json::Value) {

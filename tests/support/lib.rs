@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use redis::RedisServer;
+pub use redis::{RedisServer, quiet_sim, redis_instance, redis_instance_with};
 pub use sse::{SseEvent, SseReader};
 
 /// The admin token every test server accepts.

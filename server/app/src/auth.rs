@@ -6,17 +6,23 @@
 //! WebSocket). The user's Keystone credentials and tokens stay on the server, in the session's
 //! own OpenStack client, which renews its tokens before they expire. Every domain procedure
 //! and `updates.subscribe` require a session (the registry's guard); what a session may see is
-//! its [`Visibility`].
+//! its [`Visibility`]. Sessions live in this process, or, with `--bus redis://…`, in Redis,
+//! found by a hash of the token and sealed under a key derived from it, so a client may land
+//! on any instance ([`store`] has the design, `record` the sealing).
 
 pub mod origin;
 pub mod proxy;
+mod record;
 mod session;
 mod sessions;
+pub mod store;
 pub mod throttle;
 pub mod visibility;
 
 pub use proxy::TrustedProxies;
+pub use record::session_id;
 pub use session::{Me, ProjectAccess, Session};
 pub use sessions::{COOKIE_NAME, SessionConfig, Sessions};
+pub use store::{SessionStore, SharedSessions};
 pub use throttle::{Throttle, ThrottleConfig};
 pub use visibility::{ProjectSet, Visibility};

@@ -17,6 +17,9 @@
 //!   the others install it before delivering those notices. A cold instance loads every stored
 //!   snapshot when it joins the log, and a source without one is fetched from upstream once.
 //! - [`store`]: connections, keys, scripts; reachability logged once per change.
+//! - [`sessions`]: sessions shared by every instance (sealed records by token hash, the
+//!   per-user index, news of ends over pub/sub), so a client can land on any instance; the
+//!   design is in [`crate::auth::store`].
 //!
 //! Redis is reached through redis-rs (`redis` with `tokio-comp` and `connection-manager`): the
 //! maintained, widely used client, whose `ConnectionManager` reconnects by itself and whose
@@ -26,6 +29,7 @@
 
 mod bus;
 mod lease;
+mod sessions;
 mod snapshots;
 mod store;
 
@@ -35,10 +39,12 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{SessionStore, Sessions};
 use crate::updates::{Outbox, RemoteFeed, UpdateConfig, UpdateService};
 use crate::worker::{Replica, Replication};
 
 use lease::Leases;
+use sessions::RedisSessions;
 use snapshots::Snapshots;
 use store::Store;
 
@@ -70,6 +76,8 @@ pub struct Cluster {
     snapshots: Arc<Snapshots>,
     /// Stream entries kept (MAXLEN ~) and read back on a restart of the mirror.
     window: usize,
+    /// The sessions every instance shares.
+    sessions: Arc<RedisSessions>,
 }
 
 impl Cluster {
@@ -88,6 +96,7 @@ impl Cluster {
             config.log_max_age,
             Arc::clone(&instance),
         )?);
+        let sessions = Arc::new(RedisSessions::open(&config.url)?);
         let leases = Arc::new(Leases::new(config.lease_ttl));
         let snapshots = Arc::new(Snapshots::new(
             Arc::clone(&store),
@@ -102,6 +111,7 @@ impl Cluster {
             leases,
             snapshots,
             window,
+            sessions,
         };
         Ok((service, cluster))
     }
@@ -111,9 +121,20 @@ impl Cluster {
         Arc::clone(&self.snapshots) as Arc<dyn Replication>
     }
 
-    /// Publishes, reads the log and keeps the leases of `replicas` until `stop`; then
-    /// flushes the last notices and gives the leases back.
-    pub async fn run(self, replicas: Vec<Arc<dyn Replica>>, stop: CancellationToken) {
+    /// Where sessions live: in Redis, shared by every instance.
+    pub fn session_store(&self) -> SessionStore {
+        SessionStore::Shared(Arc::clone(&self.sessions) as _)
+    }
+
+    /// Publishes, reads the log and keeps the leases of `replicas` until `stop`, and ends the
+    /// copies in `sessions` of sessions ended elsewhere; then flushes the last notices and
+    /// gives the leases back.
+    pub async fn run(
+        self,
+        replicas: Vec<Arc<dyn Replica>>,
+        sessions: Arc<Sessions>,
+        stop: CancellationToken,
+    ) {
         let names: Vec<&'static str> = replicas.iter().map(|r| r.name()).collect();
         let replicas: HashMap<_, _> = replicas.into_iter().map(|r| (r.name(), r)).collect();
         let reader = bus::Reader {
@@ -133,6 +154,7 @@ impl Cluster {
                 stop.clone()
             ),
             reader.run(stop.clone()),
+            Arc::clone(&self.sessions).listen(sessions, stop.clone()),
             lease::run(self.store, self.leases, names, taken, stop),
         );
     }

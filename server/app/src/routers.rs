@@ -13,6 +13,7 @@ mod volumes;
 
 use std::sync::Arc;
 
+use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use tidings_openstack::{Client, IdKind};
 use tidings_rpc::{Ctx, Encoded, ErrorCode, Registry, RpcError};
@@ -30,7 +31,11 @@ pub type AppCtx = Ctx<AppState>;
 /// has its own token) require a session, whatever the transport.
 pub fn registry() -> Registry<AppState> {
     let mut r = Registry::<AppState>::new();
-    r.set_guard(|ctx, _| ctx.state.sessions.require(&ctx.meta).map(drop));
+    // Async: with a shared store the session may first have to be loaded.
+    r.set_async_guard(|ctx, _| {
+        let ctx = ctx.clone();
+        async move { ctx.state.sessions.admit(&ctx.meta).await.map(drop) }.boxed()
+    });
     auth::mount(&mut r);
     projects::mount(&mut r);
     compute::mount(&mut r);

@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::origin::OriginPolicy;
-use crate::auth::{self, SessionConfig, Sessions, ThrottleConfig, TrustedProxies};
+use crate::auth::{self, SessionConfig, SessionStore, Sessions, ThrottleConfig, TrustedProxies};
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::config::{Bus, ServeArgs, SimOptions};
 use crate::metrics;
@@ -108,18 +108,7 @@ impl Tidings {
         client_config.timeout = args.upstream_timeout;
         let metrics = metrics::new();
         client_config.observer = Some(metrics::upstream_observer(&metrics));
-        let sessions = Arc::new(Sessions::new(
-            SessionConfig {
-                idle_timeout: args.session_idle,
-                lifetime: args.session_lifetime,
-                max_streams: args.max_streams_per_session.max(1),
-                secure_cookies: args.secure_cookies,
-                proxies: TrustedProxies::new(args.trusted_proxies.clone()),
-                throttle: throttle_config(args),
-            },
-            client_config.clone(),
-        ));
-        let openstack = Client::new(client_config)?;
+        let openstack = Client::new(client_config.clone())?;
         let update_config = UpdateConfig {
             log_capacity: args.replay_events,
             log_max_age: args.replay_window,
@@ -145,6 +134,21 @@ impl Tidings {
                 (updates, Some(cluster))
             }
         };
+        let session_store = cluster
+            .as_ref()
+            .map_or(SessionStore::Memory, Cluster::session_store);
+        let sessions = Arc::new(Sessions::with_store(
+            SessionConfig {
+                idle_timeout: args.session_idle,
+                lifetime: args.session_lifetime,
+                max_streams: args.max_streams_per_session.max(1),
+                secure_cookies: args.secure_cookies,
+                proxies: TrustedProxies::new(args.trusted_proxies.clone()),
+                throttle: throttle_config(args),
+            },
+            client_config,
+            session_store,
+        ));
         metrics::register_bus(&metrics, &updates);
         let mut worker = Worker::new(updates.clone(), WorkerConfig::default());
         if let Some(cluster) = &cluster {
@@ -302,7 +306,8 @@ impl Tidings {
         // The cluster outlives the HTTP server, so the last requests' notices get out.
         let cluster_stop = CancellationToken::new();
         if let Some(cluster) = self.cluster {
-            background.spawn(cluster.run(replicas, cluster_stop.clone()));
+            let sessions = self.state.sessions.clone();
+            background.spawn(cluster.run(replicas, sessions, cluster_stop.clone()));
         }
         let metrics_addr = self
             .metrics_listener

@@ -45,7 +45,8 @@ type CallFn<S> =
 type SubscribeFn<S> =
     dyn Fn(Ctx<S>, RawInput) -> BoxFuture<'static, Result<EventStream, RpcError>> + Send + Sync;
 type TypeFn = fn(&mut specta::Types) -> DataType;
-type GuardFn<S> = dyn Fn(&Ctx<S>, &Procedure<S>) -> Result<(), RpcError> + Send + Sync;
+type GuardFn<S> =
+    dyn Fn(&Ctx<S>, &Procedure<S>) -> BoxFuture<'static, Result<(), RpcError>> + Send + Sync;
 
 enum Handler<S> {
     Call(Arc<CallFn<S>>),
@@ -174,12 +175,26 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
         &mut self,
         guard: impl Fn(&Ctx<S>, &Procedure<S>) -> Result<(), RpcError> + Send + Sync + 'static,
     ) {
+        self.guard = Some(Arc::new(move |ctx, procedure| {
+            futures::future::ready(guard(ctx, procedure)).boxed()
+        }));
+    }
+
+    /// [`Registry::set_guard`] for a guard that has to wait for something (a session kept in
+    /// a shared store, say): its future runs before the procedure, on every transport.
+    pub fn set_async_guard(
+        &mut self,
+        guard: impl Fn(&Ctx<S>, &Procedure<S>) -> BoxFuture<'static, Result<(), RpcError>>
+        + Send
+        + Sync
+        + 'static,
+    ) {
         self.guard = Some(Arc::new(guard));
     }
 
-    fn check_guard(&self, ctx: &Ctx<S>, procedure: &Procedure<S>) -> Result<(), RpcError> {
+    async fn check_guard(&self, ctx: &Ctx<S>, procedure: &Procedure<S>) -> Result<(), RpcError> {
         match &self.guard {
-            Some(guard) if !procedure.public => guard(ctx, procedure),
+            Some(guard) if !procedure.public => guard(ctx, procedure).await,
             _ => Ok(()),
         }
     }
@@ -316,9 +331,10 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
             )));
         };
         let started = Instant::now();
-        let checked = self
-            .check_guard(&ctx, procedure)
-            .and_then(|()| self.check_input(procedure, &input));
+        let checked = match self.check_guard(&ctx, procedure).await {
+            Ok(()) => self.check_input(procedure, &input),
+            Err(refused) => Err(refused),
+        };
         let result = match checked {
             Ok(()) => self.bounded(path, guard(path, handler(ctx, input))).await,
             Err(refused) => Err(refused),
@@ -345,7 +361,7 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
                 "\"{path}\" is not a subscription"
             )));
         };
-        self.check_guard(&ctx, procedure)?;
+        self.check_guard(&ctx, procedure).await?;
         self.check_input(procedure, &input)?;
         let stream = self.bounded(path, guard(path, handler(ctx, input))).await?;
         Ok(guard_stream(procedure.path, stream))

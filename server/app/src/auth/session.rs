@@ -47,6 +47,8 @@ pub struct Me {
 /// One logged-in user.
 pub struct Session {
     pub(super) token: Arc<str>,
+    /// The token's hash: the session's key here and in a shared store.
+    pub(super) id: Arc<str>,
     pub(super) user_id: String,
     pub(super) user_name: String,
     /// The covered projects by id.
@@ -59,6 +61,9 @@ pub struct Session {
     pub(super) expires: Instant,
     /// Milliseconds after `created` of the last use.
     pub(super) last_used: AtomicU64,
+    /// With a shared store: 1 + milliseconds after `created` when the record was last seen
+    /// there (0: to be checked on the next use).
+    pub(super) checked: AtomicU64,
     /// Open update streams.
     pub(super) streams: AtomicUsize,
     /// Cancelled when the session ends: its streams end with `UNAUTHORIZED`.
@@ -155,11 +160,14 @@ impl Session {
     }
 
     pub(super) fn touch(&self) {
-        let elapsed = u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_used.store(elapsed, Ordering::Relaxed);
+        self.last_used.store(self.age_ms(), Ordering::Relaxed);
     }
 
-    fn idle_for(&self, now: Instant) -> Duration {
+    fn age_ms(&self) -> u64 {
+        u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub(super) fn idle_for(&self, now: Instant) -> Duration {
         let last = self.created + Duration::from_millis(self.last_used.load(Ordering::Relaxed));
         now.saturating_duration_since(last)
     }
@@ -167,8 +175,41 @@ impl Session {
     /// Whether the session has ended by `now`: past its lifetime, or unused for `idle_timeout`
     /// with no stream open (an open stream keeps it in use).
     pub(super) fn is_over(&self, now: Instant, idle_timeout: Duration) -> bool {
-        now >= self.expires
-            || (self.idle_for(now) >= idle_timeout && self.streams.load(Ordering::Acquire) == 0)
+        now >= self.expires || (self.idle_for(now) >= idle_timeout && self.open_streams() == 0)
+    }
+
+    /// How many update streams it holds open here.
+    pub(super) fn open_streams(&self) -> usize {
+        self.streams.load(Ordering::Acquire)
+    }
+
+    /// The shared store has just shown the record to exist.
+    pub(super) fn confirm(&self) {
+        self.checked
+            .store(self.age_ms().saturating_add(1), Ordering::Relaxed);
+    }
+
+    /// Check the record in the shared store on the next use.
+    pub(super) fn distrust(&self) {
+        self.checked.store(0, Ordering::Relaxed);
+    }
+
+    /// Whether the record was last seen in the shared store more than `interval` ago.
+    pub(super) fn needs_recheck(&self, interval: Duration) -> bool {
+        match self.checked.load(Ordering::Relaxed) {
+            0 => true,
+            seen => {
+                let at = self.created + Duration::from_millis(seen - 1);
+                at.elapsed() >= interval
+            }
+        }
+    }
+
+    /// The record's time to live in a shared store: the idle time-out, or what is left of the
+    /// lifetime when that is shorter (at least 1 ms: Redis refuses 0).
+    pub(super) fn ttl(&self, idle_timeout: Duration) -> Duration {
+        let left = self.expires.saturating_duration_since(Instant::now());
+        idle_timeout.min(left).max(Duration::from_millis(1))
     }
 
     /// Wraps an update stream so that it counts against the session's stream limit while open

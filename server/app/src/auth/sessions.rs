@@ -1,6 +1,10 @@
 //! Every open session of this process: logging in against Keystone (through the throttle of
-//! [`super::throttle`]), finding the session a request presents, ending sessions and sweeping stale ones,
-//! and the session cookie.
+//! [`super::throttle`]), finding the session a request presents, ending sessions and sweeping
+//! stale ones, and the session cookie. Sessions are kept by id (the token's hash); with a shared
+//! store (see [`super::store`]) the map holds this instance's copies and [`shared`] keeps them
+//! in step with the store.
+
+mod shared;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -15,6 +19,8 @@ use tidings_openstack::{Client, ClientConfig};
 use tidings_rpc::{ErrorCode, RequestMeta, RpcError};
 use tokio_util::sync::CancellationToken;
 
+use super::record::session_id;
+use super::store::SessionStore;
 use super::throttle::{Outcome, Throttle, ThrottleConfig};
 use super::{ProjectAccess, ProjectSet, Session, TrustedProxies, Visibility};
 
@@ -60,9 +66,12 @@ pub struct Sessions {
     config: SessionConfig,
     /// How to reach Keystone: everything but the user's credentials.
     keystone: ClientConfig,
+    /// Sessions by id: all of them (memory store), or the copies this instance holds (shared).
     open: RwLock<HashMap<Arc<str>, Arc<Session>>>,
     /// Failed logins (and admin tokens) lately, and attempts in flight.
     throttle: Throttle,
+    /// Where sessions live.
+    store: SessionStore,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -70,6 +79,7 @@ impl std::fmt::Debug for Sessions {
         f.debug_struct("Sessions")
             .field("config", &self.config)
             .field("open", &self.count())
+            .field("store", &self.store)
             .finish()
     }
 }
@@ -78,11 +88,17 @@ impl Sessions {
     /// Sessions authenticated against the Keystone of `keystone` (its user, password and
     /// project are replaced by each user's own).
     pub fn new(config: SessionConfig, keystone: ClientConfig) -> Self {
+        Self::with_store(config, keystone, SessionStore::Memory)
+    }
+
+    /// [`Sessions::new`], kept in `store`.
+    pub fn with_store(config: SessionConfig, keystone: ClientConfig, store: SessionStore) -> Self {
         Self {
             throttle: Throttle::new(config.throttle.clone()),
             config,
             keystone,
             open: RwLock::new(HashMap::new()),
+            store,
         }
     }
 
@@ -96,7 +112,7 @@ impl Sessions {
         &self.config
     }
 
-    /// How many sessions are open.
+    /// How many sessions are open (with a shared store: how many this instance holds).
     pub fn count(&self) -> usize {
         self.open.read().unwrap_or_else(|e| e.into_inner()).len()
     }
@@ -127,23 +143,27 @@ impl Sessions {
         opened
     }
 
-    /// Ends the oldest sessions of `session`'s user beyond [`MAX_SESSIONS_PER_USER`].
+    /// Ends the oldest sessions of `session`'s user beyond [`MAX_SESSIONS_PER_USER`] (a shared
+    /// store did so when the session was saved).
     fn bound_sessions_of(&self, session: &Session) {
+        if matches!(self.store, SessionStore::Shared(_)) {
+            return;
+        }
         let mut theirs: Vec<(Instant, Arc<str>)> = self
             .open
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .values()
             .filter(|s| s.user_id == session.user_id)
-            .map(|s| (s.created, Arc::clone(&s.token)))
+            .map(|s| (s.created, Arc::clone(&s.id)))
             .collect();
         if theirs.len() <= MAX_SESSIONS_PER_USER {
             return;
         }
         theirs.sort();
         let excess = theirs.len() - MAX_SESSIONS_PER_USER;
-        for (_, token) in theirs.into_iter().take(excess) {
-            self.end(&token);
+        for (_, id) in theirs.into_iter().take(excess) {
+            self.end_here(&id);
         }
     }
 
@@ -192,14 +212,12 @@ impl Sessions {
         let admin = access
             .values()
             .any(|p| p.roles.iter().any(|role| role == "admin"));
-        let visibility = if admin {
-            Visibility::All
-        } else {
-            Visibility::Projects(Arc::new(ProjectSet::new(access.keys().cloned())))
-        };
+        let visibility = visibility_of(admin, &access);
         let now = Instant::now();
+        let token = new_token();
         let session = Arc::new(Session {
-            token: new_token(),
+            id: Arc::from(session_id(&token)),
+            token,
             user_id: who.user_id,
             user_name: if who.user_name.is_empty() {
                 username.to_owned()
@@ -213,13 +231,19 @@ impl Sessions {
             created: now,
             expires: now + self.config.lifetime,
             last_used: AtomicU64::new(0),
+            checked: AtomicU64::new(1),
             streams: AtomicUsize::new(0),
             ended: CancellationToken::new(),
         });
-        self.open
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(Arc::clone(&session.token), Arc::clone(&session));
+        if let SessionStore::Shared(store) = &self.store {
+            let credentials = Credentials {
+                username,
+                password,
+                project,
+            };
+            self.save(store.as_ref(), &session, credentials).await?;
+        }
+        self.keep(Arc::clone(&session));
         tracing::info!(
             user = session.user_name.as_str(),
             projects = session.projects.len(),
@@ -229,56 +253,111 @@ impl Sessions {
         Ok(session)
     }
 
-    /// The session a request presents, if it is open; marks it used.
+    /// The session a request presents, if it is open here; marks it used. With a shared
+    /// store, this is the copy [`Sessions::admit`] loaded or confirmed for the request (its
+    /// idle time is the store's to tell).
     pub fn find(&self, meta: &RequestMeta) -> Option<Arc<Session>> {
         let token = presented_token(meta)?;
-        let session = self
-            .open
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(token.as_str())
-            .cloned()?;
-        if session.is_over(Instant::now(), self.config.idle_timeout) {
-            self.end(&session.token);
+        let session = self.local(&session_id(&token))?;
+        let now = Instant::now();
+        let over = match self.store {
+            SessionStore::Memory => session.is_over(now, self.config.idle_timeout),
+            SessionStore::Shared(_) => now >= session.expires,
+        };
+        if over {
+            self.end_here(&session.id);
             return None;
         }
         session.touch();
         Some(session)
     }
 
-    /// The session a request presents, or `UNAUTHORIZED`.
-    pub fn require(&self, meta: &RequestMeta) -> Result<Arc<Session>, RpcError> {
-        self.find(meta).ok_or_else(|| {
-            RpcError::new(
-                ErrorCode::Unauthorized,
-                "log in first (auth.login): no valid session",
-            )
-        })
+    /// The session a request presents, wherever it was opened: the guard of every procedure
+    /// that needs one. In memory this is [`Sessions::require`]; with a shared store it loads
+    /// the session or confirms this instance's copy first.
+    pub async fn admit(&self, meta: &RequestMeta) -> Result<Arc<Session>, RpcError> {
+        match &self.store {
+            SessionStore::Memory => self.require(meta),
+            SessionStore::Shared(store) => self.admit_shared(store.as_ref(), meta).await,
+        }
     }
 
-    /// Ends the session with `token` (if open): its streams end and its Keystone tokens are
-    /// revoked in the background.
-    pub fn end(&self, token: &str) -> bool {
-        let removed = self
-            .open
-            .write()
+    /// This instance's session (or copy) with `id`.
+    fn local(&self, id: &str) -> Option<Arc<Session>> {
+        self.open
+            .read()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(token);
-        let Some(session) = removed else {
+            .get(id)
+            .cloned()
+    }
+
+    /// Keeps `session` here (a copy already kept for its id wins: it may hold streams).
+    fn keep(&self, session: Arc<Session>) -> Arc<Session> {
+        let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(
+            open.entry(Arc::clone(&session.id))
+                .or_insert_with(|| session),
+        )
+    }
+
+    /// The session a request presents, or `UNAUTHORIZED`.
+    pub fn require(&self, meta: &RequestMeta) -> Result<Arc<Session>, RpcError> {
+        self.find(meta).ok_or_else(no_session)
+    }
+
+    /// Ends this instance's session (or copy) with `id`, if any: its streams end and its
+    /// Keystone tokens are revoked in the background.
+    fn end_here(&self, id: &str) -> bool {
+        let Some(session) = self.forget(id) else {
             return false;
         };
         session.ended.cancel();
         tracing::info!(user = session.user_name.as_str(), "session ended");
+        true
+    }
+
+    /// Drops this instance's session (or copy) with `id` and revokes its Keystone tokens in
+    /// the background; its streams go on until they end or [`Session::ended`] is cancelled.
+    fn forget(&self, id: &str) -> Option<Arc<Session>> {
+        let session = self
+            .open
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id)?;
         let client = session.client.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move { client.revoke_tokens().await });
         }
-        true
+        Some(session)
     }
 
-    /// Ends the session a request presents, if any.
-    pub fn end_presented(&self, meta: &RequestMeta) -> bool {
-        presented_token(meta).is_some_and(|token| self.end(&token))
+    /// Ends the session with `id` everywhere: here, and in the shared store (whose other
+    /// instances end their copies when they hear of it).
+    async fn end(&self, id: &str) -> Result<(), RpcError> {
+        self.end_here(id);
+        match &self.store {
+            SessionStore::Memory => Ok(()),
+            SessionStore::Shared(store) => store.remove(id).await.map_err(|error| {
+                tracing::warn!(error = %error, "cannot end a session in the shared store");
+                store_unavailable()
+            }),
+        }
+    }
+
+    /// Ends the session a request presents, if any. Fails (`SERVICE_UNAVAILABLE`) only when a
+    /// shared store cannot be told, so the session may go on elsewhere until its idle time-out.
+    pub async fn end_presented(&self, meta: &RequestMeta) -> Result<(), RpcError> {
+        match presented_token(meta) {
+            Some(token) => self.end(&session_id(&token)).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Another instance ended the session with `id`: ends this instance's copy.
+    pub fn ended_elsewhere(&self, id: &str) {
+        if self.end_here(id) {
+            tracing::debug!("session ended by another instance");
+        }
     }
 
     /// Ends every session that expired or sat unused past the idle time-out.
@@ -290,20 +369,30 @@ impl Sessions {
             .unwrap_or_else(|e| e.into_inner())
             .values()
             .filter(|s| s.is_over(now, self.config.idle_timeout))
-            .map(|s| Arc::clone(&s.token))
+            .map(|s| Arc::clone(&s.id))
             .collect();
-        stale.iter().filter(|token| self.end(token)).count()
+        stale.iter().filter(|id| self.end_here(id)).count()
     }
 
-    /// Sweeps every `period` until `stop` is cancelled.
+    /// Sweeps every `period` until `stop` is cancelled (with a shared store, at least every
+    /// recheck interval, which keeps the records of sessions with open streams alive).
     pub async fn run_sweeper(self: Arc<Self>, period: Duration, stop: CancellationToken) {
+        let period = match &self.store {
+            SessionStore::Memory => period,
+            SessionStore::Shared(_) => {
+                period.min(super::store::recheck_interval(self.config.idle_timeout))
+            }
+        };
         let mut ticks = tokio::time::interval(period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
                 _ = ticks.tick() => {
-                    let ended = self.sweep();
+                    let ended = match &self.store {
+                        SessionStore::Memory => self.sweep(),
+                        SessionStore::Shared(store) => self.sweep_shared(store.as_ref()).await,
+                    };
                     if ended > 0 {
                         tracing::debug!(ended, "idle or expired sessions ended");
                     }
@@ -387,6 +476,38 @@ fn presented_token(meta: &RequestMeta) -> Option<String> {
         .and_then(|params| params.get("token"))
         .filter(|t| !t.is_empty())
         .cloned()
+}
+
+/// What a session with these roles may see.
+fn visibility_of(admin: bool, access: &BTreeMap<String, ProjectAccess>) -> Visibility {
+    if admin {
+        Visibility::All
+    } else {
+        Visibility::Projects(Arc::new(ProjectSet::new(access.keys().cloned())))
+    }
+}
+
+/// Refused for want of a session.
+fn no_session() -> RpcError {
+    RpcError::new(
+        ErrorCode::Unauthorized,
+        "log in first (auth.login): no valid session",
+    )
+}
+
+/// The shared session store cannot be reached.
+fn store_unavailable() -> RpcError {
+    RpcError::new(
+        ErrorCode::ServiceUnavailable,
+        "sessions are unavailable: the session store cannot be reached; try again",
+    )
+}
+
+/// What a login was made with, for the sealed record.
+struct Credentials<'a> {
+    username: &'a str,
+    password: &'a str,
+    project: Option<&'a str>,
 }
 
 /// A failed login as the client sees it: bad credentials are `UNAUTHORIZED` without saying

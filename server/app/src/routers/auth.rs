@@ -45,8 +45,9 @@ async fn login(ctx: AppCtx, input: LoginInput) -> Result<LoginResult, RpcError> 
         ));
     }
     let sessions = &ctx.state.sessions;
-    // A login replaces the session the client had, if any.
-    sessions.end_presented(&ctx.meta);
+    // A login replaces the session the client had, if any (if the session store cannot be
+    // told, that session runs out by its idle time-out).
+    let _ = sessions.end_presented(&ctx.meta).await;
     let client = sessions.config().proxies.client_ip(&ctx.meta);
     let session = sessions
         .login(
@@ -63,12 +64,12 @@ async fn login(ctx: AppCtx, input: LoginInput) -> Result<LoginResult, RpcError> 
     })
 }
 
-/// Ends the caller's session (its open streams end too) and clears the cookie. Succeeds
-/// without a session: logging out twice is not an error.
+/// Ends the caller's session (its open streams end too, on every instance) and clears the
+/// cookie. Succeeds without a session: logging out twice is not an error. Fails with
+/// `SERVICE_UNAVAILABLE` when a shared session store cannot be told (try again).
 async fn logout(ctx: AppCtx, _: ()) -> Result<(), RpcError> {
-    ctx.state.sessions.end_presented(&ctx.meta);
     ctx.state.sessions.clear_cookie(&ctx.meta);
-    Ok(())
+    ctx.state.sessions.end_presented(&ctx.meta).await
 }
 
 /// Who the caller is.

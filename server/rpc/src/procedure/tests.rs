@@ -183,6 +183,34 @@ async fn the_guard_runs_before_input_decoding_except_for_public_procedures() {
     assert_eq!(out.unwrap(), Bytes::from_static(b"\"a\""));
 }
 
+#[tokio::test]
+async fn an_async_guard_is_awaited_before_the_call_runs() {
+    let mut r = registry();
+    let (gate, opened) = tokio::sync::oneshot::channel::<()>();
+    let opened = Arc::new(tokio::sync::Mutex::new(Some(opened)));
+    r.set_async_guard(move |_, _| {
+        let opened = Arc::clone(&opened);
+        async move {
+            // The first call waits for the gate; later ones find it open.
+            if let Some(opened) = opened.lock().await.take() {
+                opened
+                    .await
+                    .map_err(|_| RpcError::new(ErrorCode::Unauthorized, "closed"))?;
+            }
+            Ok(())
+        }
+        .boxed()
+    });
+    let call = r.call(ctx(), "things.getAll", RawInput::default());
+    tokio::pin!(call);
+    assert!(
+        futures::poll!(call.as_mut()).is_pending(),
+        "the call waits for its guard"
+    );
+    gate.send(()).unwrap();
+    assert_eq!(call.await.unwrap(), Bytes::from_static(b"[1,2]"));
+}
+
 #[test]
 fn update_query_map_is_derived() {
     let map = registry().update_query_map();

@@ -124,6 +124,15 @@ pub struct ServeArgs {
     /// Most update streams (SSE and WebSocket subscriptions) one session may hold open.
     #[arg(long, env = "TIDINGS_MAX_STREAMS_PER_SESSION", default_value_t = 32)]
     pub max_streams_per_session: usize,
+    /// Most queries and mutations one session runs at once, over every transport together
+    /// (a batch, a JSONL stream or a WebSocket array of calls included); further calls wait
+    /// for a slot, and are refused with TOO_MANY_REQUESTS after 10 s.
+    #[arg(long, env = "TIDINGS_MAX_CALLS_PER_SESSION", default_value_t = 8)]
+    pub max_calls_per_session: usize,
+    /// How long a stream ticket from `auth.streamTicket` stays usable (it opens one SSE
+    /// subscription, once).
+    #[arg(long, env = "TIDINGS_STREAM_TICKET_TTL", default_value = "30s", value_parser = parse_duration)]
+    pub stream_ticket_ttl: Duration,
     /// Mark the session cookie `Secure` even when no proxy sends `X-Forwarded-Proto: https`.
     #[arg(long, env = "TIDINGS_SECURE_COOKIES")]
     pub secure_cookies: bool,
@@ -312,6 +321,8 @@ mod tests {
         assert_eq!(args.ws_read_buffer_bytes, 8192);
         assert_eq!(args.ws_write_buffer_bytes, 8192);
         assert_eq!(args.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(args.max_calls_per_session, 8);
+        assert_eq!(args.stream_ticket_ttl, Duration::from_secs(30));
         let args = serve(&[
             "--max-input-depth=8",
             "--call-timeout=500ms",

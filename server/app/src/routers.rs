@@ -13,6 +13,7 @@ mod volumes;
 
 use std::sync::Arc;
 
+use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use tidings_rpc::{Ctx, Encoded, ErrorCode, Registry, RpcError};
 
@@ -27,10 +28,24 @@ use crate::worker::{SourceError, SourceHandle, TickOutcome};
 pub type AppCtx = Ctx<AppState>;
 
 /// Every procedure Tidings serves. All but `auth.login`, `auth.logout` and `admin.*` (which
-/// has its own token) require a session, whatever the transport.
+/// has its own token) require a session, whatever the transport, and each session runs a
+/// bounded number of queries and mutations at once (the gate).
 pub fn registry() -> Registry<AppState> {
     let mut r = Registry::<AppState>::new();
-    r.set_guard(|ctx, _| ctx.state.sessions.require(&ctx.meta).map(drop));
+    r.set_guard(|ctx, procedure| {
+        ctx.state
+            .sessions
+            .admit(&ctx.meta, procedure.kind())
+            .map(drop)
+    });
+    r.set_gate(|ctx, _| {
+        let session = ctx.state.sessions.require(&ctx.meta);
+        async move {
+            let permit = session?.call_permit().await?;
+            Ok(Box::new(permit) as tidings_rpc::Admission)
+        }
+        .boxed()
+    });
     auth::mount(&mut r);
     projects::mount(&mut r);
     compute::mount(&mut r);

@@ -106,6 +106,8 @@ impl Tidings {
                 max_streams: args.max_streams_per_session.max(1),
                 secure_cookies: args.secure_cookies,
                 proxies: TrustedProxies::new(args.trusted_proxies.clone()),
+                ticket_ttl: args.stream_ticket_ttl,
+                max_calls: args.max_calls_per_session.max(1),
             },
             client_config.clone(),
         ));

@@ -11,9 +11,10 @@ use http::HeaderValue;
 use http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use rand::RngCore;
 use tidings_openstack::{Client, ClientConfig};
-use tidings_rpc::{ErrorCode, RequestMeta, RpcError};
+use tidings_rpc::{ErrorCode, ProcedureKind, RequestMeta, RpcError};
 use tokio_util::sync::CancellationToken;
 
+use super::tickets::Tickets;
 use super::{ProjectAccess, ProjectSet, Session, TrustedProxies, Visibility};
 
 /// The cookie that carries the session token.
@@ -43,6 +44,11 @@ pub struct SessionConfig {
     pub secure_cookies: bool,
     /// The proxies whose `X-Forwarded-*` headers and client addresses are believed.
     pub proxies: TrustedProxies,
+    /// How long a stream ticket (`auth.streamTicket`) may wait for its one use.
+    pub ticket_ttl: Duration,
+    /// Most queries and mutations one session runs at once, over every transport together;
+    /// further ones wait for one of them to end.
+    pub max_calls: usize,
 }
 
 impl Default for SessionConfig {
@@ -53,6 +59,8 @@ impl Default for SessionConfig {
             max_streams: 32,
             secure_cookies: false,
             proxies: TrustedProxies::default(),
+            ticket_ttl: Duration::from_secs(30),
+            max_calls: 8,
         }
     }
 }
@@ -65,6 +73,8 @@ pub struct Sessions {
     open: RwLock<HashMap<Arc<str>, Arc<Session>>>,
     /// Recent failed logins by user name: how many, since when.
     failures: std::sync::Mutex<HashMap<String, (u32, Instant)>>,
+    /// Unused stream tickets.
+    tickets: Tickets,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -85,6 +95,7 @@ impl Sessions {
             keystone,
             open: RwLock::new(HashMap::new()),
             failures: std::sync::Mutex::new(HashMap::new()),
+            tickets: Tickets::default(),
         }
     }
 
@@ -254,6 +265,7 @@ impl Sessions {
             expires: now + self.config.lifetime,
             last_used: AtomicU64::new(0),
             streams: AtomicUsize::new(0),
+            calls: Arc::new(tokio::sync::Semaphore::new(self.config.max_calls.max(1))),
             ended: CancellationToken::new(),
         });
         self.open
@@ -269,9 +281,11 @@ impl Sessions {
         Ok(session)
     }
 
-    /// The session a request presents, if it is open; marks it used.
+    /// The session a request presents, if it is open; marks it used. A stream ticket counts
+    /// only once [`Sessions::admit`] has taken it for the request.
     pub fn find(&self, meta: &RequestMeta) -> Option<Arc<Session>> {
-        let token = presented_token(meta)?;
+        let token = presented_token(meta)
+            .or_else(|| meta.locals.get::<Redeemed>().map(|r| r.0.to_string()))?;
         let session = self
             .open
             .read()
@@ -288,12 +302,52 @@ impl Sessions {
 
     /// The session a request presents, or `UNAUTHORIZED`.
     pub fn require(&self, meta: &RequestMeta) -> Result<Arc<Session>, RpcError> {
-        self.find(meta).ok_or_else(|| {
-            RpcError::new(
+        self.find(meta).ok_or_else(no_session)
+    }
+
+    /// The registry's guard: the session a call of `kind` presents. Connection parameters that
+    /// came in a URL never carry a session token (`UNAUTHORIZED` says to use a ticket); there a
+    /// subscription may present a stream ticket, which is used up and then stands for its
+    /// session for the rest of the request.
+    pub fn admit(
+        &self,
+        meta: &RequestMeta,
+        kind: ProcedureKind,
+    ) -> Result<Arc<Session>, RpcError> {
+        if let Some(session) = self.find(meta) {
+            return Ok(session);
+        }
+        let url_params = meta
+            .connection_params
+            .as_ref()
+            .filter(|_| meta.connection_params_in_url);
+        let Some(params) = url_params else {
+            return Err(no_session());
+        };
+        if params.contains_key("token") {
+            return Err(RpcError::new(
                 ErrorCode::Unauthorized,
-                "log in first (auth.login): no valid session",
-            )
-        })
+                "a session token is not accepted in a URL: send it as a header or cookie, or \
+                 open the stream with a ticket from auth.streamTicket",
+            ));
+        }
+        let ticket = params.get("ticket").filter(|_| kind == ProcedureKind::Subscription);
+        let token = ticket
+            .and_then(|ticket| self.tickets.redeem(ticket))
+            .ok_or_else(|| {
+                RpcError::new(
+                    ErrorCode::Unauthorized,
+                    "the stream ticket is unknown, used or expired (tickets open one \
+                     subscription, once)",
+                )
+            })?;
+        meta.locals.insert(Redeemed(token));
+        self.find(meta).ok_or_else(no_session)
+    }
+
+    /// A new stream ticket for `session`, valid for [`SessionConfig::ticket_ttl`].
+    pub fn issue_ticket(&self, session: &Session) -> Result<String, RpcError> {
+        self.tickets.issue(&session.token, self.config.ticket_ttl)
     }
 
     /// Ends the session with `token` (if open): its streams end and its Keystone tokens are
@@ -308,6 +362,7 @@ impl Sessions {
             return false;
         };
         session.ended.cancel();
+        self.tickets.forget(token);
         tracing::info!(user = session.user_name.as_str(), "session ended");
         let client = session.client.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -391,7 +446,19 @@ impl Sessions {
     }
 }
 
-fn new_token() -> Arc<str> {
+/// The token of the session a stream ticket stood for, kept for the rest of its request.
+#[derive(Clone)]
+struct Redeemed(Arc<str>);
+
+fn no_session() -> RpcError {
+    RpcError::new(
+        ErrorCode::Unauthorized,
+        "log in first (auth.login): no valid session",
+    )
+}
+
+/// 64 hex digits from 32 random bytes: a session token or a stream ticket.
+pub(super) fn new_token() -> Arc<str> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -399,7 +466,8 @@ fn new_token() -> Arc<str> {
 }
 
 /// The token a request presents: `Authorization: Bearer`, then the session cookie, then the
-/// `token` connection parameter (tRPC WebSocket and SSE `connectionParams`).
+/// `token` connection parameter unless the parameters came in a URL (the tRPC WebSocket's
+/// first frame carries it; a URL is logged and kept in histories).
 fn presented_token(meta: &RequestMeta) -> Option<String> {
     let bearer = meta
         .headers
@@ -424,6 +492,7 @@ fn presented_token(meta: &RequestMeta) -> Option<String> {
     }
     meta.connection_params
         .as_ref()
+        .filter(|_| !meta.connection_params_in_url)
         .and_then(|params| params.get("token"))
         .filter(|t| !t.is_empty())
         .cloned()
@@ -467,6 +536,8 @@ mod tests {
         let mut with_params = meta(&[]);
         with_params.connection_params = Some([("token".to_owned(), "p".to_owned())].into());
         assert_eq!(presented_token(&with_params).as_deref(), Some("p"));
+        with_params.connection_params_in_url = true;
+        assert_eq!(presented_token(&with_params), None, "never from a URL");
         assert_eq!(presented_token(&meta(&[("cookie", "other=1")])), None);
         assert_eq!(
             presented_token(&meta(&[("authorization", "Basic x")])),

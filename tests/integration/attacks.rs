@@ -1,0 +1,4 @@
+//! A catalogue of attacks against a real server on port 0, one file per class, one test per
+//! attack.
+
+mod credentials;

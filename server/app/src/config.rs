@@ -48,8 +48,9 @@ pub struct ExportBindingsArgs {
     pub check: bool,
 }
 
-/// Options of `tidings serve`.
-#[derive(Debug, Clone, Args)]
+/// Options of `tidings serve`. `Debug` shows where the server listens and what it talks to,
+/// never the Keystone password or the admin token.
+#[derive(Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TIDINGS_LISTEN", default_value = "127.0.0.1:8080")]
@@ -178,6 +179,20 @@ pub struct ServeArgs {
     /// The embedded simulator's options (ignored with `--upstream`).
     #[command(flatten)]
     pub sim: SimOptions,
+}
+
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("listen", &self.listen)
+            .field("upstream", &self.upstream)
+            .field("os_username", &self.os_username)
+            .field("os_password", &"***")
+            .field("os_project", &self.os_project)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "***"))
+            .field("bus", &self.bus)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Options of `tidings sim`.
@@ -333,6 +348,23 @@ mod tests {
         assert_eq!(args.call_timeout, Duration::from_millis(500));
         assert_eq!(args.max_connections_per_ip, 0);
         assert_eq!(args.shutdown_grace, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn debug_hides_the_password_and_the_admin_token() {
+        let argv = [
+            "tidings",
+            "serve",
+            "--os-password",
+            "pw-1",
+            "--admin-token",
+            "tok-2",
+        ];
+        let shown = format!("{:?}", Cli::try_parse_from(argv).unwrap());
+        assert!(
+            !shown.contains("pw-1") && !shown.contains("tok-2"),
+            "{shown}"
+        );
     }
 
     #[test]

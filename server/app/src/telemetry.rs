@@ -44,10 +44,7 @@ where
         LogFormat::Pretty => fmt.boxed(),
         LogFormat::Json => fmt.json().flatten_event(true).boxed(),
     };
-    Registry::default().with(
-        fmt.with_filter(FilterFn::new(may_log))
-            .with_filter(filter),
-    )
+    Registry::default().with(fmt.with_filter(FilterFn::new(may_log)).with_filter(filter))
 }
 
 /// Whether an event or span may be logged at all: not below INFO for the targets that log
@@ -80,7 +77,12 @@ mod tests {
         ] {
             assert!(logs_credentials(target), "{target}");
         }
-        for target in ["tidings::server", "tokio_tungstenite", "hyper::proto", "jsonrpseex"] {
+        for target in [
+            "tidings::server",
+            "tokio_tungstenite",
+            "hyper::proto",
+            "jsonrpseex",
+        ] {
             assert!(!logs_credentials(target), "{target}");
         }
     }

@@ -73,12 +73,20 @@ async fn session_token_in_a_url_is_refused() {
     assert_eq!(url_only.status(), 401);
 
     // The tRPC WebSocket's connectionParams come in its first message, not the URL: fine.
-    let url = format!("{}/trpc?connectionParams=1", app.base.replacen("http", "ws", 1));
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("upgrade");
+    let url = format!(
+        "{}/trpc?connectionParams=1",
+        app.base.replacen("http", "ws", 1)
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("upgrade");
     let params = json!({ "method": "connectionParams", "data": { "token": alice.token } });
     let me = json!({ "id": 1, "method": "query", "params": { "path": "auth.me" } });
     for frame in [params, me] {
-        socket.send(Message::text(frame.to_string())).await.expect("send");
+        socket
+            .send(Message::text(frame.to_string()))
+            .await
+            .expect("send");
     }
     let reply = next_json(&mut socket).await;
     assert_eq!(reply["result"]["data"]["userName"], "alice", "{reply}");
@@ -173,7 +181,10 @@ async fn a_batch_of_64_calls_cannot_multiply_upstream_load() {
         let answer = alice
             .http
             .get(format!("{}/trpc/{paths}", app.base))
-            .query(&[("batch", "1".to_owned()), ("input", Value::from(inputs).to_string())])
+            .query(&[
+                ("batch", "1".to_owned()),
+                ("input", Value::from(inputs).to_string()),
+            ])
             .send()
             .await
             .expect("batch");
@@ -295,7 +306,9 @@ impl ServerProcess {
             .expect("start tidings");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("first line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("first line");
         let base = line
             .trim()
             .strip_prefix("listening on ")
@@ -351,7 +364,9 @@ async fn use_every_transport(
     // tRPC HTTP: a batch, a mutation, SSE with a ticket and with the header.
     let batch = alice
         .http
-        .get(format!("{base}/trpc/auth.me,projects.getAll?batch=1&input=%7B%7D"))
+        .get(format!(
+            "{base}/trpc/auth.me,projects.getAll?batch=1&input=%7B%7D"
+        ))
         .send()
         .await
         .expect("batch");
@@ -374,13 +389,21 @@ async fn use_every_transport(
 
     // tRPC WebSocket with the token in its first frame.
     let url = format!("{}/trpc?connectionParams=1", base.replacen("http", "ws", 1));
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("upgrade");
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("upgrade");
     let params = json!({ "method": "connectionParams", "data": { "token": alice.token } });
     let me = json!({ "id": 1, "method": "query", "params": { "path": "auth.me" } });
     for frame in [params, me] {
-        socket.send(Message::text(frame.to_string())).await.expect("send");
+        socket
+            .send(Message::text(frame.to_string()))
+            .await
+            .expect("send");
     }
-    assert_eq!(next_json(&mut socket).await["result"]["data"]["userName"], "alice");
+    assert_eq!(
+        next_json(&mut socket).await["result"]["data"]["userName"],
+        "alice"
+    );
 
     // JSON-RPC over HTTP and WebSocket: logins with the password, calls with the token.
     let login = json!({ "username": "alice", "password": password });
@@ -424,7 +447,8 @@ async fn no_log_level_prints_passwords_or_tokens() {
     })
     .await
     .expect("simulator");
-    let (password, service_password, admin_token) = (random_hex(16), random_hex(16), random_hex(16));
+    let (password, service_password, admin_token) =
+        (random_hex(16), random_hex(16), random_hex(16));
     assert!(sim.sim.set_password("alice", &password));
     assert!(sim.sim.set_password("admin", &service_password));
     let server = ServerProcess::start(&sim.auth_url(), &service_password, &admin_token);

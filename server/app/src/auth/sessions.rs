@@ -309,11 +309,7 @@ impl Sessions {
     /// came in a URL never carry a session token (`UNAUTHORIZED` says to use a ticket); there a
     /// subscription may present a stream ticket, which is used up and then stands for its
     /// session for the rest of the request.
-    pub fn admit(
-        &self,
-        meta: &RequestMeta,
-        kind: ProcedureKind,
-    ) -> Result<Arc<Session>, RpcError> {
+    pub fn admit(&self, meta: &RequestMeta, kind: ProcedureKind) -> Result<Arc<Session>, RpcError> {
         if let Some(session) = self.find(meta) {
             return Ok(session);
         }
@@ -331,7 +327,9 @@ impl Sessions {
                  open the stream with a ticket from auth.streamTicket",
             ));
         }
-        let ticket = params.get("ticket").filter(|_| kind == ProcedureKind::Subscription);
+        let ticket = params
+            .get("ticket")
+            .filter(|_| kind == ProcedureKind::Subscription);
         let token = ticket
             .and_then(|ticket| self.tickets.redeem(ticket))
             .ok_or_else(|| {

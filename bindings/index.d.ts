@@ -297,7 +297,7 @@ export type Keypair = {
 	type: string | null,
 };
 
-/**  Input of `auth.login`. */
+/**  Input of `auth.login`. `Debug` hides the password. */
 export type LoginInput = {
 	/**  Keystone user name. */
 	username: string,
@@ -307,7 +307,7 @@ export type LoginInput = {
 	project?: string | null,
 };
 
-/**  What `auth.login` returns. */
+/**  What `auth.login` returns. `Debug` hides the token. */
 export type LoginResult = {
 	/**
 	 *  The session token, for clients without cookies: send it as `Authorization: Bearer
@@ -614,6 +614,18 @@ export type ServerGroup = {
 	userId: string | null,
 	/**  The `max_server_per_host` rule (from 2.64). */
 	maxServerPerHost: number | null,
+};
+
+/**  What `auth.streamTicket` returns. */
+export type StreamTicket = {
+	/**
+	 *  Opens one `updates.subscribe` over SSE as the caller's session: pass it as the
+	 *  `ticket` connection parameter (`httpSubscriptionLink({ connectionParams: { ticket } })`).
+	 *  Usable once, until it expires or the session ends.
+	 */
+	ticket: string,
+	/**  Seconds it stays usable. */
+	expiresInSeconds: number,
 };
 
 /**  A Neutron subnet. */
@@ -941,6 +953,7 @@ export type AppRouter = TRPCBuiltRouter<Root, {
     login: Mutation<LoginInput, LoginResult>;
     logout: Mutation<void, null>;
     me: Query<void, Me>;
+    streamTicket: Mutation<void, StreamTicket>;
   };
   compute: {
     availabilityZones: {

@@ -73,8 +73,9 @@ pub struct TidingsOptions {
 /// Flags of `tidings serve` that cap what one client may open, and the value the benchmark
 /// and the soak raise them to (every subscriber of a run shares one session and one address).
 /// Passed only when the binary has them (`tidings serve --help` names them).
-const CLIENT_LIMIT_FLAGS: [(&str, &str); 2] = [
+const CLIENT_LIMIT_FLAGS: [(&str, &str); 3] = [
     ("--max-streams-per-session", "1000000"),
+    ("--max-calls-per-session", "1000000"),
     ("--max-connections-per-ip", "1000000"),
 ];
 

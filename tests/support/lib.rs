@@ -363,6 +363,23 @@ pub fn client_from(local: std::net::IpAddr) -> reqwest::Client {
         .expect("client")
 }
 
+/// Opens `updates.subscribe` over SSE at `base` presenting nothing but `connection_params` (in
+/// the URL, as `httpSubscriptionLink` sends them) and waits for the `connected` event. What
+/// follows is the refusal (`serialized-error`) or the notices.
+pub async fn subscribe_with_params(base: &str, connection_params: &Value) -> SseReader {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/trpc/updates.subscribe"))
+        .query(&[("connectionParams", connection_params.to_string())])
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .expect("subscribe");
+    let mut reader = SseReader::new(response);
+    let first = reader.next_within(Duration::from_secs(5)).await;
+    assert_eq!(first.map(|e| e.event).as_deref(), Some("connected"));
+    reader
+}
+
 async fn wait_ready(base: &str) {
     let http = reqwest::Client::new();
     for _ in 0..200 {

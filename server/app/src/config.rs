@@ -48,8 +48,9 @@ pub struct ExportBindingsArgs {
     pub check: bool,
 }
 
-/// Options of `tidings serve`.
-#[derive(Debug, Clone, Args)]
+/// Options of `tidings serve`. `Debug` shows where the server listens and what it talks to,
+/// never the Keystone password or the admin token.
+#[derive(Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TIDINGS_LISTEN", default_value = "127.0.0.1:8080")]
@@ -124,6 +125,15 @@ pub struct ServeArgs {
     /// Most update streams (SSE and WebSocket subscriptions) one session may hold open.
     #[arg(long, env = "TIDINGS_MAX_STREAMS_PER_SESSION", default_value_t = 32)]
     pub max_streams_per_session: usize,
+    /// Most queries and mutations one session runs at once, over every transport together
+    /// (a batch, a JSONL stream or a WebSocket array of calls included); further calls wait
+    /// for a slot, and are refused with TOO_MANY_REQUESTS after 10 s.
+    #[arg(long, env = "TIDINGS_MAX_CALLS_PER_SESSION", default_value_t = 8)]
+    pub max_calls_per_session: usize,
+    /// How long a stream ticket from `auth.streamTicket` stays usable (it opens one SSE
+    /// subscription, once).
+    #[arg(long, env = "TIDINGS_STREAM_TICKET_TTL", default_value = "30s", value_parser = parse_duration)]
+    pub stream_ticket_ttl: Duration,
     /// Mark the session cookie `Secure` even when no proxy sends `X-Forwarded-Proto: https`.
     #[arg(long, env = "TIDINGS_SECURE_COOKIES")]
     pub secure_cookies: bool,
@@ -219,6 +229,20 @@ pub struct ServeArgs {
     /// The embedded simulator's options (ignored with `--upstream`).
     #[command(flatten)]
     pub sim: SimOptions,
+}
+
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("listen", &self.listen)
+            .field("upstream", &self.upstream)
+            .field("os_username", &self.os_username)
+            .field("os_password", &"***")
+            .field("os_project", &self.os_project)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "***"))
+            .field("bus", &self.bus)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Options of `tidings sim`.
@@ -369,6 +393,8 @@ mod tests {
         assert_eq!(args.ws_read_buffer_bytes, 8192);
         assert_eq!(args.ws_write_buffer_bytes, 8192);
         assert_eq!(args.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(args.max_calls_per_session, 8);
+        assert_eq!(args.stream_ticket_ttl, Duration::from_secs(30));
         let args = serve(&[
             "--max-input-depth=8",
             "--call-timeout=500ms",
@@ -414,6 +440,23 @@ mod tests {
         let args = serve(&["--login-window=2s", "--login-failures-per-user-ip=3"]);
         assert_eq!(args.login_window, Duration::from_secs(2));
         assert_eq!(args.login_failures_per_user_ip, 3);
+    }
+
+    #[test]
+    fn debug_hides_the_password_and_the_admin_token() {
+        let argv = [
+            "tidings",
+            "serve",
+            "--os-password",
+            "pw-1",
+            "--admin-token",
+            "tok-2",
+        ];
+        let shown = format!("{:?}", Cli::try_parse_from(argv).unwrap());
+        assert!(
+            !shown.contains("pw-1") && !shown.contains("tok-2"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -28,13 +28,22 @@ use crate::worker::{SourceError, SourceHandle, TickOutcome};
 pub type AppCtx = Ctx<AppState>;
 
 /// Every procedure Tidings serves. All but `auth.login`, `auth.logout` and `admin.*` (which
-/// has its own token) require a session, whatever the transport.
+/// has its own token) require a session, whatever the transport, and each session runs a
+/// bounded number of queries and mutations at once (the gate).
 pub fn registry() -> Registry<AppState> {
     let mut r = Registry::<AppState>::new();
     // Async: with a shared store the session may first have to be loaded.
-    r.set_async_guard(|ctx, _| {
-        let ctx = ctx.clone();
-        async move { ctx.state.sessions.admit(&ctx.meta).await.map(drop) }.boxed()
+    r.set_async_guard(|ctx, procedure| {
+        let (ctx, kind) = (ctx.clone(), procedure.kind());
+        async move { ctx.state.sessions.admit(&ctx.meta, kind).await.map(drop) }.boxed()
+    });
+    r.set_gate(|ctx, _| {
+        let session = ctx.state.sessions.require(&ctx.meta);
+        async move {
+            let permit = session?.call_permit().await?;
+            Ok(Box::new(permit) as tidings_rpc::Admission)
+        }
+        .boxed()
     });
     auth::mount(&mut r);
     projects::mount(&mut r);

@@ -145,6 +145,8 @@ impl Tidings {
                 secure_cookies: args.secure_cookies,
                 proxies: TrustedProxies::new(args.trusted_proxies.clone()),
                 throttle: throttle_config(args),
+                ticket_ttl: args.stream_ticket_ttl,
+                max_calls: args.max_calls_per_session.max(1),
             },
             client_config,
             session_store,

@@ -24,8 +24,7 @@ const MAX_RENEW_MARGIN: Duration = Duration::from_secs(300);
 /// Lifetime assumed when Keystone's dates cannot be read.
 const FALLBACK_LIFETIME: Duration = Duration::from_secs(60);
 
-/// An issued token with what it was issued for.
-#[derive(Debug)]
+/// An issued token with what it was issued for. `Debug` leaves out its value.
 pub(crate) struct Token {
     /// The secret sent as `X-Auth-Token`; never logged.
     pub(crate) value: String,
@@ -33,6 +32,15 @@ pub(crate) struct Token {
     pub(crate) body: RawToken,
     /// When to authenticate again (local clock).
     pub(crate) renew_at: Instant,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("body", &self.body)
+            .field("renew_at", &self.renew_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The `token` object of `POST /v3/auth/tokens` (scoped or unscoped).

@@ -15,6 +15,15 @@ use crate::error::{Error, Service, error_message};
 use crate::model::Session;
 use crate::path::{self, Path};
 
+/// Most HTTP requests one client (and every handle on it) has in flight at once; further ones
+/// wait. A user's session has a client of its own, so this bounds what one user can ask of the
+/// upstream at a time, whatever reaches the server.
+const MAX_REQUESTS_IN_FLIGHT: usize = 32;
+/// Most idle connections kept per upstream host.
+const MAX_IDLE_PER_HOST: usize = 8;
+/// How long an idle upstream connection is kept.
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// An OpenStack client; cheap to clone (an `Arc` inside), safe to share between tasks.
 #[derive(Clone)]
 pub struct Client {
@@ -27,6 +36,8 @@ pub struct Client {
 struct Inner {
     /// Connection pool.
     http: reqwest::Client,
+    /// Slots of the requests in flight ([`MAX_REQUESTS_IN_FLIGHT`]).
+    in_flight: tokio::sync::Semaphore,
     /// Credentials and transport policy.
     config: ClientConfig,
     /// Tokens by scope; the lock is held while authenticating so concurrent callers share one
@@ -144,12 +155,15 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
+            .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
+            .pool_idle_timeout(IDLE_TIMEOUT)
             .user_agent(concat!("tidings-openstack/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                in_flight: tokio::sync::Semaphore::new(MAX_REQUESTS_IN_FLIGHT),
                 config,
                 tokens: Mutex::new(HashMap::new()),
             }),
@@ -317,6 +331,8 @@ impl Client {
                 (Error::Unavailable { service, detail }, Retry::IfIdempotent)
             }
         };
+        // Never closed, so acquiring only waits.
+        let _slot = self.inner.in_flight.acquire().await.ok();
         let started = std::time::Instant::now();
         let observe = |status: Option<u16>| {
             if let Some(observer) = &self.inner.config.observer {

@@ -23,7 +23,8 @@ pub mod procedure;
 pub use limits::Limits;
 
 pub use procedure::{
-    Ctx, Encoded, EventStream, Payload, ProcedureKind, RawInput, Registry, RequestMeta, Transport,
+    Admission, Ctx, Encoded, EventStream, Locals, Payload, ProcedureKind, RawInput, Registry,
+    RequestMeta, Transport,
 };
 pub mod body;
 #[doc(hidden)]

@@ -28,7 +28,7 @@ use specta::Type;
 use specta::datatype::DataType;
 
 pub use input::RawInput;
-pub use meta::{Ctx, ProcedureKind, RequestMeta, ResponseHeaders, Transport};
+pub use meta::{Ctx, Locals, ProcedureKind, RequestMeta, ResponseHeaders, Transport};
 pub use output::{Encoded, Output, Payload};
 
 use crate::error::{ErrorCode, RpcError};
@@ -47,6 +47,12 @@ type SubscribeFn<S> =
 type TypeFn = fn(&mut specta::Types) -> DataType;
 type GuardFn<S> =
     dyn Fn(&Ctx<S>, &Procedure<S>) -> BoxFuture<'static, Result<(), RpcError>> + Send + Sync;
+type GateFn<S> =
+    dyn Fn(&Ctx<S>, &Procedure<S>) -> BoxFuture<'static, Result<Admission, RpcError>> + Send + Sync;
+
+/// What a gate (see [`Registry::set_gate`]) hands back for a call it lets through: held while
+/// the call runs and dropped when it ends, such as a permit of a semaphore.
+pub type Admission = Box<dyn Send>;
 
 enum Handler<S> {
     Call(Arc<CallFn<S>>),
@@ -136,6 +142,8 @@ pub struct Registry<S> {
     metrics: Option<Metrics>,
     /// Checked before every non-public procedure runs, whatever its transport.
     guard: Option<Arc<GuardFn<S>>>,
+    /// Awaited before every non-public query and mutation runs, after the guard.
+    gate: Option<Arc<GateFn<S>>>,
     /// Input depth and deadline of every call, whatever its transport.
     limits: Limits,
 }
@@ -152,6 +160,7 @@ impl<S> Default for Registry<S> {
             procedures: BTreeMap::new(),
             metrics: None,
             guard: None,
+            gate: None,
             limits: Limits::default(),
         }
     }
@@ -197,6 +206,38 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
             Some(guard) if !procedure.public => guard(ctx, procedure).await,
             _ => Ok(()),
         }
+    }
+
+    /// Awaits `gate` before every query and mutation not marked [`Procedure::public`] runs (after
+    /// the guard passed), on every transport; what it hands back is held until the call ends,
+    /// and its error is the call's answer. A per-caller limit on concurrent calls is such a
+    /// gate: a batch, a JSONL stream or a WebSocket array of calls then runs no more of them at
+    /// once than one caller may. The wait counts against the call's deadline.
+    pub fn set_gate(
+        &mut self,
+        gate: impl Fn(&Ctx<S>, &Procedure<S>) -> BoxFuture<'static, Result<Admission, RpcError>>
+        + Send
+        + Sync
+        + 'static,
+    ) {
+        self.gate = Some(Arc::new(gate));
+    }
+
+    /// Awaits the gate (when there is one and `procedure` is not public), then `fut`, holding
+    /// what the gate handed back until `fut` is done.
+    async fn gated<T>(
+        &self,
+        ctx: &Ctx<S>,
+        procedure: &Procedure<S>,
+        fut: impl Future<Output = Result<T, RpcError>>,
+    ) -> Result<T, RpcError> {
+        let admission = match &self.gate {
+            Some(gate) if !procedure.public => Some(gate(ctx, procedure).await?),
+            _ => None,
+        };
+        let result = fut.await;
+        drop(admission);
+        result
     }
 
     /// Holds every call to `limits` from now on (the defaults apply until then).
@@ -336,7 +377,12 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
             Err(refused) => Err(refused),
         };
         let result = match checked {
-            Ok(()) => self.bounded(path, guard(path, handler(ctx, input))).await,
+            Ok(()) => {
+                let gate_ctx = ctx.clone();
+                let run = guard(path, handler(ctx, input));
+                self.bounded(path, self.gated(&gate_ctx, procedure, run))
+                    .await
+            }
             Err(refused) => Err(refused),
         };
         if let Some(metrics) = &self.metrics {

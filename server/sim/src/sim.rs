@@ -143,6 +143,19 @@ impl Sim {
         self.world().identity.user_named(name).map(|u| u.id.clone())
     }
 
+    /// Every token Keystone has issued and not revoked (tests look for them where they must
+    /// not be, such as logs).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.world().identity.tokens.keys().cloned().collect()
+    }
+
+    /// Changes a user's password; whether the user exists.
+    pub fn set_password(&self, user: &str, password: &str) -> bool {
+        let mut world = self.world();
+        let found = world.identity.users.iter_mut().find(|u| u.name == user);
+        found.map(|u| u.password = password.to_owned()).is_some()
+    }
+
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         lock(&self.shared.world)
     }

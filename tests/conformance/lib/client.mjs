@@ -50,6 +50,13 @@ export async function login(trpcUrl, username, { password = USERS[username] ?? u
   return session;
 }
 
+/** `{ticket}` connection params for one SSE subscription of the session with `token`. */
+export async function streamTicket(trpcUrl, token) {
+  const client = createTRPCClient({ links: [httpLink({ url: trpcUrl, headers: sessionHeaders(token) })] });
+  const { ticket } = await client.auth.streamTicket.mutate();
+  return { ticket };
+}
+
 /** The HTTP headers that present a session: `Authorization: Bearer <token>`. */
 export function sessionHeaders(token) {
   return token === undefined ? {} : { Authorization: `Bearer ${token}` };
@@ -89,9 +96,10 @@ export function recordingFetch() {
  * (`link: 'batch'`, the default) or `httpLink` (`link: 'single'`).
  *
  * `token` (from `login`) presents the session as applications do: `Authorization: Bearer`
- * on the HTTP calls, and the `{token}` connection params of `httpSubscriptionLink` (which
- * travel in the query string, as EventSource cannot set headers). Without it the client
- * has no session.
+ * on the HTTP calls; `httpSubscriptionLink`, whose connection params travel in the query
+ * string (EventSource cannot set headers), where the server refuses a session token, opens
+ * each stream with a fresh single-use `{ticket}` from `auth.streamTicket`. Without it the
+ * client has no session.
  */
 export function makeClient(trpcUrl, { link = 'batch', fetch, headers, token } = {}) {
   const requestLink = link === 'batch' ? httpBatchLink : httpLink;
@@ -102,7 +110,7 @@ export function makeClient(trpcUrl, { link = 'batch', fetch, headers, token } = 
         true: httpSubscriptionLink({
           url: trpcUrl,
           EventSource,
-          ...(token === undefined ? {} : { connectionParams: { token } }),
+          ...(token === undefined ? {} : { connectionParams: () => streamTicket(trpcUrl, token) }),
         }),
         false: requestLink({ url: trpcUrl, fetch, headers: withSession(token, headers) }),
       }),

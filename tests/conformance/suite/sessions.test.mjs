@@ -1,9 +1,12 @@
 // Sessions with the real client: logging in with auth.login, presenting the session
-// (Authorization on HTTP, connectionParams on httpSubscriptionLink and wsLink), what happens
-// without one, per-user notices and lists, logout ending open streams, and the Origin check.
+// (Authorization on HTTP, a stream ticket in httpSubscriptionLink's connectionParams, the
+// token in wsLink's), what happens without one, per-user notices and lists, logout ending
+// open streams, and the Origin check.
 //
 // The notice tests come first: they need a quiet server (nothing but the notices they cause).
 
+import { createTRPCClient, httpSubscriptionLink } from '@trpc/client';
+import { EventSource } from 'eventsource';
 import assert from 'node:assert/strict';
 
 import {
@@ -18,6 +21,7 @@ import {
   recordingFetch,
   seededProject,
   sleep,
+  streamTicket,
   uniqueName,
 } from '../lib/client.mjs';
 import { ADMIN_TOKEN, useServer } from '../lib/server.mjs';
@@ -162,6 +166,23 @@ srv.test('a token that is not a session is UNAUTHORIZED on HTTP, SSE and WebSock
   await expectTRPCError(ws.projects.getAll.query(), { code: 'UNAUTHORIZED', httpStatus: 401, path: 'projects.getAll' });
   await expectSubscriptionError(recordUpdates(http), { code: 'UNAUTHORIZED', httpStatus: 401 });
   await expectSubscriptionError(recordUpdates(ws), { code: 'UNAUTHORIZED', httpStatus: 401 });
+});
+
+srv.test('httpSubscriptionLink: a session token in connectionParams (the URL) is UNAUTHORIZED; a stream ticket opens one stream, once', async () => {
+  const { token } = await srv.login('alice');
+  const sse = (connectionParams) =>
+    createTRPCClient({ links: [httpSubscriptionLink({ url: srv.trpcUrl, EventSource, connectionParams })] });
+  const byToken = recordUpdates(sse({ token }));
+  await expectSubscriptionError(byToken, { code: 'UNAUTHORIZED', httpStatus: 401 });
+  byToken.unsubscribe();
+
+  const ticket = await streamTicket(srv.trpcUrl, token);
+  assert.match(ticket.ticket, /^[0-9a-f]{64}$/);
+  const first = recordUpdates(sse(ticket));
+  await first.started();
+  const replayed = recordUpdates(sse(ticket));
+  await expectSubscriptionError(replayed, { code: 'UNAUTHORIZED', httpStatus: 401 });
+  first.unsubscribe();
 });
 
 srv.test('auth.login with a wrong password is UNAUTHORIZED and opens no session', async () => {

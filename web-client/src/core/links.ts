@@ -2,10 +2,17 @@
  * The tRPC links a Tidings client uses: queries and mutations batched over HTTP, and the one
  * subscription over SSE (httpSubscriptionLink, the default) or the tRPC WebSocket (wsLink).
  * URLs may be relative (`/trpc`), so the console works wherever the BFF serves it.
+ *
+ * The SSE subscription never carries the session token: its connection params travel in the
+ * URL, which the server refuses to take a token from. On the page's own origin the session
+ * cookie goes with it; a client that presents its session in `headers` (another origin) opens
+ * each stream with a fresh single-use ticket from `auth.streamTicket`, asked with those headers.
  */
 import {
+  createTRPCUntypedClient,
   createWSClient,
   httpBatchLink,
+  httpLink,
   httpSubscriptionLink,
   splitLink,
   wsLink,
@@ -22,7 +29,10 @@ export interface LinkOptions {
   url?: string;
   /** `sse` (default) or `ws` for the subscription. */
   transport?: Transport;
-  /** Headers of query and mutation requests. */
+  /**
+   * Headers of query and mutation requests; with them the SSE stream opens with a ticket
+   * (`auth.streamTicket`) asked with these headers.
+   */
   headers?: () => Record<string, string>;
 }
 
@@ -33,13 +43,36 @@ export function webSocketUrl(url: string, base: string | undefined = globalThis.
   return resolved.toString();
 }
 
+/** The procedure that issues stream tickets. */
+export const STREAM_TICKET_PATH = 'auth.streamTicket';
+
+/**
+ * Connection params for one SSE subscription of the session that `headers` present: a fresh
+ * `{ ticket }`, usable once, for a URL that may be logged.
+ */
+export function streamTicketParams(
+  url: string,
+  headers: () => Record<string, string>,
+  fetch?: typeof globalThis.fetch,
+): () => Promise<{ ticket: string }> {
+  const link = httpLink({ url, headers, ...(fetch ? { fetch } : {}) });
+  const client = createTRPCUntypedClient<AnyTRPCRouter>({ links: [link] });
+  return async () => {
+    const { ticket } = (await client.mutation(STREAM_TICKET_PATH, undefined)) as { ticket: string };
+    return { ticket };
+  };
+}
+
 /** The links: subscriptions over SSE or WebSocket, everything else batched over HTTP. */
 export function createLinks(options: LinkOptions = {}): TRPCLink<AnyTRPCRouter>[] {
   const url = options.url ?? '/trpc';
   const subscriptions =
     options.transport === 'ws'
       ? wsLink({ client: createWSClient({ url: webSocketUrl(url) }) })
-      : httpSubscriptionLink({ url });
+      : httpSubscriptionLink({
+          url,
+          ...(options.headers ? { connectionParams: streamTicketParams(url, options.headers) } : {}),
+        });
   return [
     splitLink({
       condition: (op) => op.type === 'subscription',

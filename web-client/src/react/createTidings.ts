@@ -24,7 +24,11 @@ export interface TidingsOptions {
   url?: string;
   /** How the update stream travels: `sse` (default) or `ws`. */
   transport?: Transport;
-  /** Headers of query and mutation requests. */
+  /**
+   * Headers of query and mutation requests (a session presented as `Authorization` rather
+   * than by the cookie, as from another origin); the SSE stream then opens with a single-use
+   * ticket asked with them, never with the token in its URL.
+   */
   headers?: () => Record<string, string>;
   /** Share one stream between the tabs of this browser (default `true`). */
   crossTab?: boolean | { name?: string; env?: CrossTabEnv | null };

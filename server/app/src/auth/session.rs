@@ -1,5 +1,5 @@
-//! One logged-in user: who they are, their roles per project, their own OpenStack client, and
-//! the update streams they hold open.
+//! One logged-in user: who they are, their roles per project, their own OpenStack client, the
+//! update streams they hold open and the calls they have running.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,6 +13,10 @@ use tidings_rpc::{ErrorCode, Event, EventStream, RpcError};
 use tokio_util::sync::CancellationToken;
 
 use super::Visibility;
+
+/// How long a call waits for one of its session's call slots before it is refused with
+/// `TOO_MANY_REQUESTS`.
+const CALL_WAIT: Duration = Duration::from_secs(10);
 
 /// Roles that may change resources of a project (any role may see them).
 const WRITER_ROLES: [&str; 3] = ["admin", "member", "_member_"];
@@ -66,6 +70,10 @@ pub struct Session {
     pub(super) checked: AtomicU64,
     /// Open update streams.
     pub(super) streams: AtomicUsize,
+    /// Slots of the calls (queries and mutations) the session may run at once: whatever the
+    /// transport and however many calls one request carries, this many reach the upstream at
+    /// a time.
+    pub(super) calls: Arc<tokio::sync::Semaphore>,
     /// Cancelled when the session ends: its streams end with `UNAUTHORIZED`.
     pub(super) ended: CancellationToken,
 }
@@ -233,6 +241,28 @@ impl Session {
             Event::Error(session_ended())
         });
         Ok(stream.take_until(ended).chain(closing).boxed())
+    }
+}
+
+impl Session {
+    /// One of the session's call slots, held while a call runs: waits up to [`CALL_WAIT`] for
+    /// one to free, then refuses with `TOO_MANY_REQUESTS`.
+    pub async fn call_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, RpcError> {
+        let calls = Arc::clone(&self.calls);
+        match tokio::time::timeout(CALL_WAIT, calls.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_closed)) => Err(session_ended()),
+            Err(_elapsed) => {
+                tracing::warn!(
+                    user = self.user_name.as_str(),
+                    "calls refused: the session's call slots stayed busy"
+                );
+                Err(RpcError::new(
+                    ErrorCode::TooManyRequests,
+                    "too many calls of this session at once; try again shortly",
+                ))
+            }
+        }
     }
 }
 

@@ -16,12 +16,13 @@ use http::HeaderValue;
 use http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use rand::RngCore;
 use tidings_openstack::{Client, ClientConfig};
-use tidings_rpc::{ErrorCode, RequestMeta, RpcError};
+use tidings_rpc::{ErrorCode, ProcedureKind, RequestMeta, RpcError};
 use tokio_util::sync::CancellationToken;
 
 use super::record::session_id;
 use super::store::SessionStore;
 use super::throttle::{Outcome, Throttle, ThrottleConfig};
+use super::tickets::Tickets;
 use super::{ProjectAccess, ProjectSet, Session, TrustedProxies, Visibility};
 
 /// The cookie that carries the session token.
@@ -46,6 +47,11 @@ pub struct SessionConfig {
     pub proxies: TrustedProxies,
     /// The limits of failed logins and admin tokens.
     pub throttle: ThrottleConfig,
+    /// How long a stream ticket (`auth.streamTicket`) may wait for its one use.
+    pub ticket_ttl: Duration,
+    /// Most queries and mutations one session runs at once, over every transport together;
+    /// further ones wait for one of them to end.
+    pub max_calls: usize,
 }
 
 impl Default for SessionConfig {
@@ -57,6 +63,8 @@ impl Default for SessionConfig {
             secure_cookies: false,
             proxies: TrustedProxies::default(),
             throttle: ThrottleConfig::default(),
+            ticket_ttl: Duration::from_secs(30),
+            max_calls: 8,
         }
     }
 }
@@ -72,6 +80,8 @@ pub struct Sessions {
     throttle: Throttle,
     /// Where sessions live.
     store: SessionStore,
+    /// Unused stream tickets.
+    tickets: Tickets,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -99,6 +109,7 @@ impl Sessions {
             keystone,
             open: RwLock::new(HashMap::new()),
             store,
+            tickets: Tickets::default(),
         }
     }
 
@@ -233,6 +244,7 @@ impl Sessions {
             last_used: AtomicU64::new(0),
             checked: AtomicU64::new(1),
             streams: AtomicUsize::new(0),
+            calls: Arc::new(tokio::sync::Semaphore::new(self.config.max_calls.max(1))),
             ended: CancellationToken::new(),
         });
         if let SessionStore::Shared(store) = &self.store {
@@ -272,14 +284,62 @@ impl Sessions {
         Some(session)
     }
 
-    /// The session a request presents, wherever it was opened: the guard of every procedure
-    /// that needs one. In memory this is [`Sessions::require`]; with a shared store it loads
-    /// the session or confirms this instance's copy first.
-    pub async fn admit(&self, meta: &RequestMeta) -> Result<Arc<Session>, RpcError> {
+    /// The registry's guard: the session a call of `kind` presents, wherever it was opened. In
+    /// memory this is [`Sessions::require`]; with a shared store it loads the session or
+    /// confirms this instance's copy first. Connection parameters that came in a URL never
+    /// carry a session token (`UNAUTHORIZED` says to use a ticket); there a subscription may
+    /// present a stream ticket, which is used up and then stands for its session for the rest
+    /// of the request.
+    pub async fn admit(
+        &self,
+        meta: &RequestMeta,
+        kind: ProcedureKind,
+    ) -> Result<Arc<Session>, RpcError> {
+        if presented_token(meta).is_none() {
+            self.redeem_ticket(meta, kind)?;
+        }
         match &self.store {
             SessionStore::Memory => self.require(meta),
             SessionStore::Shared(store) => self.admit_shared(store.as_ref(), meta).await,
         }
+    }
+
+    /// Takes the stream ticket in the URL's connection parameters of a subscription, so that
+    /// it stands for its session for the rest of the request; refuses a session token there.
+    fn redeem_ticket(&self, meta: &RequestMeta, kind: ProcedureKind) -> Result<(), RpcError> {
+        let url_params = meta
+            .connection_params
+            .as_ref()
+            .filter(|_| meta.connection_params_in_url);
+        let Some(params) = url_params else {
+            return Err(no_session());
+        };
+        if params.contains_key("token") {
+            return Err(RpcError::new(
+                ErrorCode::Unauthorized,
+                "a session token is not accepted in a URL: send it as a header or cookie, or \
+                 open the stream with a ticket from auth.streamTicket",
+            ));
+        }
+        let ticket = params
+            .get("ticket")
+            .filter(|_| kind == ProcedureKind::Subscription);
+        let token = ticket
+            .and_then(|ticket| self.tickets.redeem(ticket))
+            .ok_or_else(|| {
+                RpcError::new(
+                    ErrorCode::Unauthorized,
+                    "the stream ticket is unknown, used or expired (tickets open one \
+                     subscription, once)",
+                )
+            })?;
+        meta.locals.insert(Redeemed(token));
+        Ok(())
+    }
+
+    /// A new stream ticket for `session`, valid for [`SessionConfig::ticket_ttl`].
+    pub fn issue_ticket(&self, session: &Session) -> Result<String, RpcError> {
+        self.tickets.issue(&session.token, self.config.ticket_ttl)
     }
 
     /// This instance's session (or copy) with `id`.
@@ -312,6 +372,7 @@ impl Sessions {
             return false;
         };
         session.ended.cancel();
+        self.tickets.forget(&session.token);
         tracing::info!(user = session.user_name.as_str(), "session ended");
         true
     }
@@ -440,7 +501,12 @@ impl Sessions {
     }
 }
 
-fn new_token() -> Arc<str> {
+/// The token of the session a stream ticket stood for, kept for the rest of its request.
+#[derive(Clone)]
+struct Redeemed(Arc<str>);
+
+/// 64 hex digits from 32 random bytes: a session token or a stream ticket.
+pub(super) fn new_token() -> Arc<str> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -448,7 +514,8 @@ fn new_token() -> Arc<str> {
 }
 
 /// The token a request presents: `Authorization: Bearer`, then the session cookie, then the
-/// `token` connection parameter (tRPC WebSocket and SSE `connectionParams`).
+/// `token` connection parameter unless the parameters came in a URL (the tRPC WebSocket's
+/// first frame carries it; a URL is logged and kept in histories).
 fn presented_token(meta: &RequestMeta) -> Option<String> {
     let bearer = meta
         .headers
@@ -471,11 +538,15 @@ fn presented_token(meta: &RequestMeta) -> Option<String> {
     if let Some(token) = cookie.filter(|t| !t.is_empty()) {
         return Some(token);
     }
-    meta.connection_params
+    let params = meta
+        .connection_params
         .as_ref()
+        .filter(|_| !meta.connection_params_in_url)
         .and_then(|params| params.get("token"))
         .filter(|t| !t.is_empty())
-        .cloned()
+        .cloned();
+    // A stream ticket the guard redeemed for this request stands for its session.
+    params.or_else(|| meta.locals.get::<Redeemed>().map(|r| r.0.to_string()))
 }
 
 /// What a session with these roles may see.
@@ -548,6 +619,8 @@ mod tests {
         let mut with_params = meta(&[]);
         with_params.connection_params = Some([("token".to_owned(), "p".to_owned())].into());
         assert_eq!(presented_token(&with_params).as_deref(), Some("p"));
+        with_params.connection_params_in_url = true;
+        assert_eq!(presented_token(&with_params), None, "never from a URL");
         assert_eq!(presented_token(&meta(&[("cookie", "other=1")])), None);
         assert_eq!(
             presented_token(&meta(&[("authorization", "Basic x")])),

@@ -1,5 +1,6 @@
 //! What a call is and where it came from: the procedure kinds, the transports, the request's
-//! metadata (headers, connection parameters, response headers) and the handler context.
+//! metadata (headers, connection parameters, response headers, values shared by the calls of
+//! one request) and the handler context.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -45,13 +46,32 @@ pub enum Transport {
     Local,
 }
 
+/// Request headers whose values are credentials: `Debug` of [`RequestMeta`] shows only that
+/// they are there.
+const SECRET_HEADERS: [HeaderName; 3] = [
+    http::header::AUTHORIZATION,
+    http::header::COOKIE,
+    http::header::PROXY_AUTHORIZATION,
+];
+
 /// What a handler may know about the request beyond its input.
-#[derive(Debug, Clone)]
+///
+/// `Debug` leaves out what may be a credential: the values of `Authorization` and `Cookie`
+/// headers and of connection parameters.
+#[derive(Clone)]
 pub struct RequestMeta {
     /// The request (or WebSocket upgrade) headers.
     pub headers: HeaderMap,
     /// tRPC `connectionParams`: string values the client attached to the connection.
     pub connection_params: Option<BTreeMap<String, String>>,
+    /// Whether `connection_params` came in the request's URL (tRPC HTTP and SSE
+    /// `?connectionParams=`), which proxies, servers and browser histories record, rather than
+    /// in a message (the tRPC WebSocket's first frame). Nothing secret should be taken from
+    /// parameters that came in a URL.
+    pub connection_params_in_url: bool,
+    /// Values that the guard and the handlers of one request (of one connection, for
+    /// WebSockets) share, such as who the guard found the caller to be.
+    pub locals: Locals,
     /// Where the call came from.
     pub transport: Transport,
     /// Headers the handlers ask to add to the HTTP response (see [`ResponseHeaders`]).
@@ -67,6 +87,8 @@ impl RequestMeta {
         Self {
             headers: HeaderMap::new(),
             connection_params: None,
+            connection_params_in_url: false,
+            locals: Locals::default(),
             transport: Transport::Local,
             response: ResponseHeaders::default(),
             peer: None,
@@ -86,6 +108,57 @@ impl RequestMeta {
             peer: peer_of(extensions),
             ..Self::local()
         }
+    }
+}
+
+impl std::fmt::Debug for RequestMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &dyn std::fmt::Debug)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let shown: &dyn std::fmt::Debug = if SECRET_HEADERS.contains(name) {
+                    &"***"
+                } else {
+                    value
+                };
+                (name.as_str(), shown)
+            })
+            .collect();
+        let params = self
+            .connection_params
+            .as_ref()
+            .map(|params| params.keys().collect::<Vec<_>>());
+        f.debug_struct("RequestMeta")
+            .field("headers", &headers)
+            .field("connection_params", &params)
+            .field("connection_params_in_url", &self.connection_params_in_url)
+            .field("transport", &self.transport)
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Values shared by the guard and the handlers of one request, by type (like
+/// `http::Extensions`, shared between clones).
+#[derive(Debug, Clone, Default)]
+pub struct Locals(Arc<std::sync::Mutex<http::Extensions>>);
+
+impl Locals {
+    /// Stores `value`, replacing the one of its type.
+    pub fn insert<T: Clone + Send + Sync + 'static>(&self, value: T) {
+        self.lock().insert(value);
+    }
+
+    /// The stored value of type `T`, if any.
+    pub fn get<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.lock().get::<T>().cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, http::Extensions> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -1,5 +1,5 @@
-//! The registry's behaviour on its own: decoding, encoding, panics, limits, the guard and the
-//! derived UPDATE_QUERY_MAP.
+//! The registry's behaviour on its own: decoding, encoding, panics, limits, the guard, the
+//! gate, what request metadata shows of itself, and the derived UPDATE_QUERY_MAP.
 
 use std::sync::Arc;
 
@@ -209,6 +209,72 @@ async fn an_async_guard_is_awaited_before_the_call_runs() {
     );
     gate.send(()).unwrap();
     assert_eq!(call.await.unwrap(), Bytes::from_static(b"[1,2]"));
+}
+
+#[tokio::test]
+async fn the_gate_holds_its_admission_while_the_call_runs_and_skips_public_procedures() {
+    let mut r = Registry::<()>::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(1));
+    let (started, mut running) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (hold, notified) = (started.clone(), release.clone());
+    r.query("things.slow", move |_: Ctx<()>, _: ()| {
+        let (hold, notified) = (hold.clone(), notified.clone());
+        async move {
+            let _ = hold.send(());
+            notified.notified().await;
+            Ok(1u32)
+        }
+    });
+    r.query("things.open", |_: Ctx<()>, _: ()| async { Ok(2u32) })
+        .public();
+    let gate_slots = slots.clone();
+    r.set_gate(move |_, _| {
+        let slots = gate_slots.clone();
+        async move {
+            let permit = slots
+                .try_acquire_owned()
+                .map_err(|_| RpcError::new(ErrorCode::TooManyRequests, "no slot"))?;
+            Ok(Box::new(permit) as Admission)
+        }
+        .boxed()
+    });
+    let r = Arc::new(r);
+    let first = tokio::spawn({
+        let r = r.clone();
+        async move { r.call(ctx(), "things.slow", RawInput::default()).await }
+    });
+    running.recv().await.expect("the first call runs");
+    let refused = r.call(ctx(), "things.slow", RawInput::default()).await;
+    assert_eq!(refused.unwrap_err().code, ErrorCode::TooManyRequests);
+    let open = r.call(ctx(), "things.open", RawInput::default()).await;
+    assert_eq!(open.unwrap(), Bytes::from_static(b"2"), "public: no gate");
+    release.notify_one();
+    assert!(first.await.unwrap().is_ok());
+    assert_eq!(
+        slots.available_permits(),
+        1,
+        "given back when the call ended"
+    );
+}
+
+#[test]
+fn request_metadata_debug_hides_credentials() {
+    let mut meta = RequestMeta::local();
+    for (name, value) in [
+        ("authorization", "Bearer secret-1"),
+        ("cookie", "tidings_session=secret-2"),
+        ("accept", "text/event-stream"),
+    ] {
+        meta.headers.insert(name, HeaderValue::from_static(value));
+    }
+    meta.connection_params = Some([("token".to_owned(), "secret-3".to_owned())].into());
+    let shown = format!("{meta:?}");
+    assert!(!shown.contains("secret"), "{shown}");
+    assert!(
+        shown.contains("text/event-stream") && shown.contains("token"),
+        "{shown}"
+    );
 }
 
 #[test]

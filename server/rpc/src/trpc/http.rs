@@ -95,6 +95,7 @@ async fn prepare<S: Clone + Send + Sync + 'static>(
     };
     let meta = Arc::new(RequestMeta {
         connection_params,
+        connection_params_in_url: true,
         ..RequestMeta::arrived(Transport::TrpcHttp, parts.headers, &parts.extensions)
     });
     let ctx = Ctx {

@@ -176,6 +176,7 @@ impl Sessions {
             last_used: AtomicU64::new(0),
             checked: AtomicU64::new(0),
             streams: AtomicUsize::new(0),
+            calls: Arc::new(tokio::sync::Semaphore::new(self.config.max_calls.max(1))),
             ended: CancellationToken::new(),
         };
         session.confirm();

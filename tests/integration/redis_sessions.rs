@@ -1,6 +1,7 @@
 //! Sessions across instances on one Redis: a session opened on one instance works on any
 //! other, outlives the instance it was opened on, and ends everywhere when it ends anywhere;
-//! Redis holds token hashes and ciphertext, neither of which opens a session.
+//! Redis holds token hashes and ciphertext, neither of which opens a session; and the login
+//! throttle counts the guesses sent to every instance together.
 
 use std::time::Duration;
 
@@ -301,4 +302,77 @@ async fn redis_holds_token_hashes_and_ciphertext_that_open_no_session() {
     assert_eq!(me.error_code(), "UNAUTHORIZED");
     // Carol herself is unaffected.
     assert_eq!(at(&carol, &b.base).query("auth.me", None).await.status, 200);
+}
+
+/// One tRPC batch of `auth.login` calls for `user`, one per password; the error codes (or
+/// `OK`) in order.
+async fn login_batch(
+    http: &reqwest::Client,
+    base: &str,
+    user: &str,
+    passwords: &[&str],
+) -> Vec<String> {
+    let paths = vec!["auth.login"; passwords.len()].join(",");
+    let inputs: serde_json::Map<String, serde_json::Value> = passwords
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i.to_string(), json!({ "username": user, "password": p })))
+        .collect();
+    let answers: serde_json::Value = http
+        .post(format!("{base}/trpc/{paths}?batch=1"))
+        .json(&inputs)
+        .send()
+        .await
+        .expect("batch")
+        .json()
+        .await
+        .expect("JSON");
+    answers
+        .as_array()
+        .expect("envelopes")
+        .iter()
+        .map(|a| match a.get("result") {
+            Some(_) => "OK".to_owned(),
+            None => a["error"]["data"]["code"]
+                .as_str()
+                .unwrap_or("?")
+                .to_owned(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn guesses_spread_over_two_instances_share_one_throttle() {
+    let redis = RedisServer::start().await;
+    let sim = quiet_sim().await;
+    let a = redis_instance(&sim, &redis).await;
+    let b = redis_instance(&sim, &redis).await;
+    let guesses: Vec<String> = (0..32).map(|i| format!("guess-{i}")).collect();
+    let guesses: Vec<&str> = guesses.iter().map(String::as_str).collect();
+    let attacker = reqwest::Client::new();
+    let (on_a, on_b) = tokio::join!(
+        login_batch(&attacker, &a.base, "bob", &guesses),
+        login_batch(&attacker, &b.base, "bob", &guesses),
+    );
+    let refused = on_a
+        .iter()
+        .chain(&on_b)
+        .filter(|c| *c == "TOO_MANY_REQUESTS")
+        .count();
+    assert!(refused >= 64 - 5, "{on_a:?} {on_b:?}");
+    // Five per (user name, address) per window, over both instances together.
+    assert!(sim.sim.stats().password_checks("bob").refused <= 5);
+    // The pair is locked on every instance, even for the right password ...
+    for base in [&a.base, &b.base] {
+        let right = login_batch(&attacker, base, "bob", &["bob"]).await;
+        assert_eq!(right, ["TOO_MANY_REQUESTS"], "{base}");
+    }
+    // ... but not for the real user at another address.
+    let real = tidings_tests::client_from("127.0.0.2".parse().unwrap());
+    assert_eq!(login_batch(&real, &b.base, "bob", &["bob"]).await, ["OK"]);
+    // Redis names neither the user nor the address.
+    for (key, value) in redis.dump().await {
+        let text = format!("{key} {}", String::from_utf8_lossy(&value));
+        assert!(!text.contains("bob") && !text.contains("127.0.0"), "{text}");
+    }
 }

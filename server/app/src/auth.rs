@@ -15,7 +15,7 @@
 
 pub mod origin;
 pub mod proxy;
-mod record;
+pub(crate) mod record;
 mod session;
 mod sessions;
 pub mod store;

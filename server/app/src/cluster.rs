@@ -32,6 +32,7 @@ mod lease;
 mod sessions;
 mod snapshots;
 mod store;
+mod throttle;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -39,6 +40,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::throttle::{Ledger, ThrottleConfig};
 use crate::auth::{SessionStore, Sessions};
 use crate::updates::{Outbox, RemoteFeed, UpdateConfig, UpdateService};
 use crate::worker::{Replica, Replication};
@@ -64,6 +66,8 @@ pub struct ClusterConfig {
 /// This instance's membership: the Redis link, its leases and its snapshots. Built with the
 /// state, run by the server.
 pub struct Cluster {
+    /// Where Redis is (for the links opened on demand).
+    url: String,
     /// The Redis link.
     store: Arc<Store>,
     /// Where numbered notices are delivered to local subscribers.
@@ -105,6 +109,7 @@ impl Cluster {
         ));
         tracing::info!(%instance, "joining the cluster over redis");
         let cluster = Self {
+            url: config.url.clone(),
             store,
             feed,
             outbox,
@@ -119,6 +124,14 @@ impl Cluster {
     /// The worker's side: who polls, where snapshots go.
     pub fn replication(&self) -> Arc<dyn Replication> {
         Arc::clone(&self.snapshots) as Arc<dyn Replication>
+    }
+
+    /// The login throttle's counters in Redis, shared by every instance, under `config`.
+    pub fn throttle_ledger(
+        &self,
+        config: &ThrottleConfig,
+    ) -> Result<Arc<dyn Ledger>, redis::RedisError> {
+        Ok(Arc::new(throttle::RedisLedger::open(&self.url, config)?))
     }
 
     /// Where sessions live: in Redis, shared by every instance.

@@ -137,7 +137,7 @@ impl Tidings {
         let session_store = cluster
             .as_ref()
             .map_or(SessionStore::Memory, Cluster::session_store);
-        let sessions = Arc::new(Sessions::with_store(
+        let mut sessions = Sessions::with_store(
             SessionConfig {
                 idle_timeout: args.session_idle,
                 lifetime: args.session_lifetime,
@@ -150,7 +150,12 @@ impl Tidings {
             },
             client_config,
             session_store,
-        ));
+        );
+        if let Some(cluster) = &cluster {
+            // The throttle counts every instance's guesses together.
+            sessions = sessions.throttled_by(cluster.throttle_ledger(&throttle_config(args))?);
+        }
+        let sessions = Arc::new(sessions);
         metrics::register_bus(&metrics, &updates);
         let mut worker = Worker::new(updates.clone(), WorkerConfig::default());
         if let Some(cluster) = &cluster {

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::record::session_id;
 use super::store::SessionStore;
-use super::throttle::{Outcome, Throttle, ThrottleConfig};
+use super::throttle::{Ledger, Outcome, Throttle, ThrottleConfig};
 use super::tickets::Tickets;
 use super::{ProjectAccess, ProjectSet, Session, TrustedProxies, Visibility};
 
@@ -111,6 +111,12 @@ impl Sessions {
             store,
             tickets: Tickets::default(),
         }
+    }
+
+    /// The same, counting failed logins and admin tokens in `ledger` (shared by a cluster).
+    pub fn throttled_by(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        self.throttle = Throttle::with_ledger(self.config.throttle.clone(), ledger);
+        self
     }
 
     /// The throttle of failed logins and admin tokens.

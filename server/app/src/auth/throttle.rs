@@ -13,8 +13,9 @@
 //! let anyone lock any user out. IPv6 clients are counted per /64, the least a host is given.
 //! `admin.notify` tokens are counted per client address the same way.
 //!
-//! The counters live behind [`Ledger`], so that several instances can share them (a Redis ledger
-//! would run reserve and settle as scripts); [`MemoryLedger`] keeps them in this process.
+//! The counters live behind [`Ledger`], so that several instances can share them (with
+//! `--bus redis://…` the cluster's ledger runs reserve and settle as scripts in Redis);
+//! [`MemoryLedger`] keeps them in this process.
 
 mod memory;
 
@@ -109,6 +110,8 @@ pub struct Budget {
 /// An attempt: every budget it is counted against.
 #[derive(Debug, Clone)]
 pub struct Attempt {
+    /// Tells this attempt from others in flight (random).
+    pub id: u64,
     /// Its budgets; all must have room.
     pub budgets: Vec<Budget>,
 }
@@ -179,6 +182,7 @@ impl Throttle {
         let client = ClientKey::of(client);
         let c = &self.config;
         let attempt = Attempt {
+            id: rand::random(),
             budgets: vec![
                 budget(
                     Scope::UserAt(Arc::from(user), client),
@@ -197,6 +201,7 @@ impl Throttle {
     pub async fn admin_token(&self, client: Option<IpAddr>) -> Result<Reservation, RpcError> {
         let scope = Scope::AdminToken(ClientKey::of(client));
         let attempt = Attempt {
+            id: rand::random(),
             budgets: vec![budget(scope, self.config.admin_per_ip, true, true)],
         };
         self.reserve(attempt).await

@@ -15,6 +15,7 @@ fn ip(text: &str) -> Option<IpAddr> {
 fn login(config: &ThrottleConfig, user: &str, from: &str) -> Attempt {
     let client = ClientKey::of(ip(from));
     Attempt {
+        id: rand::random(),
         budgets: vec![
             budget(
                 Scope::UserAt(Arc::from(user), client),

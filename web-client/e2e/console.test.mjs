@@ -5,7 +5,7 @@
 // anything; logging out (in any tab) returns every tab to the login screen.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { call, launchBrowser, login, loginInPage, screenshot, startServer } from './harness.mjs';
+import { call, launchBrowser, login, loginInPage, screenshot, settledValue, startServer } from './harness.mjs';
 
 const LIVE_WITHIN_MS = 2000;
 
@@ -108,7 +108,7 @@ test('the console asks to log in first, then serves the project', async () => {
   assert.match(await page.getByTestId('user-access').textContent(), /demo \(member\)/);
   await page.getByTestId('connection').getByText('Live').waitFor({ timeout: 10_000 });
   await page.getByTestId('volumes').locator('tbody tr').first().waitFor();
-  assert.equal(await page.getByLabel('Project').inputValue(), project.id);
+  assert.equal(await settledValue(page.getByLabel('Project'), project.id), project.id);
   await page.close();
   // Let the lock go before the next test opens its tabs.
   await new Promise((r) => setTimeout(r, 300));
@@ -165,7 +165,7 @@ test('alice sees a change in demo live; bob, in ops, receives nothing of it', as
   const bob = await launchUserBrowser();
   const alicePage = await logInAndOpen(alice.context, 'alice', project.id);
   const bobPage = await logInAndOpen(bob.context, 'bob');
-  assert.equal(await bobPage.getByLabel('Project').inputValue(), ops.id, 'bob sees ops');
+  assert.equal(await settledValue(bobPage.getByLabel('Project'), ops.id), ops.id, 'bob sees ops');
   assert.deepEqual(
     await bobPage.getByLabel('Project').locator('option').allTextContents(),
     ['ops'],
@@ -217,7 +217,7 @@ test('alice sees a change in demo live; bob, in ops, receives nothing of it', as
   // Carol, a reader of demo, in the same browser: she may look, and is told she may not change.
   await loginInPage(bobPage, 'carol');
   await bobPage.getByTestId('user-name').getByText('carol').waitFor({ timeout: 10_000 });
-  assert.equal(await bobPage.getByLabel('Project').inputValue(), project.id, 'carol sees demo');
+  assert.equal(await settledValue(bobPage.getByLabel('Project'), project.id), project.id, 'carol sees demo');
   await bobPage.getByTestId('volume-e2e-alice-demo').waitFor({ timeout: 5000 });
   assert.equal(await bobPage.getByTestId('volume-e2e-in-ops').count(), 0, "bob's ops data is gone");
   await createVolume(bobPage, 'e2e-by-carol');

@@ -170,3 +170,15 @@ export async function loginInPage(page, username, password = username) {
   await form.getByLabel('Password').fill(password);
   await form.getByRole('button', { name: 'Log in' }).click();
 }
+
+/** The value `locator`'s input settles on: waits up to `timeout` ms for it to equal `expected`
+ * (a select fills in once its options have loaded), then returns what it holds. */
+export async function settledValue(locator, expected, timeout = 5000) {
+  const deadline = Date.now() + timeout;
+  let value = await locator.inputValue();
+  while (value !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await locator.inputValue();
+  }
+  return value;
+}

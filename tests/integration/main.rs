@@ -1,5 +1,6 @@
 //! Integration tests: a real Tidings server on port 0 over the real simulator.
 
+mod attacks;
 mod auth;
 mod faults;
 mod jsonrpc;

@@ -290,6 +290,7 @@ type SubscribeFn<S> =
     dyn Fn(Ctx<S>, RawInput) -> BoxFuture<'static, Result<EventStream, RpcError>> + Send + Sync;
 type TypeFn = fn(&mut specta::Types) -> DataType;
 type GuardFn<S> = dyn Fn(&Ctx<S>, &Procedure<S>) -> Result<(), RpcError> + Send + Sync;
+type AuthenticateFn<S> = dyn Fn(&Ctx<S>) -> Result<(), RpcError> + Send + Sync;
 
 enum Handler<S> {
     Call(Arc<CallFn<S>>),
@@ -381,6 +382,8 @@ pub struct Registry<S> {
     guard: Option<Arc<GuardFn<S>>>,
     /// Input depth and deadline of every call, whatever its transport.
     limits: Limits,
+    /// Whether a long-lived connection presents what the application requires to stay open.
+    authenticate: Option<Arc<AuthenticateFn<S>>>,
 }
 
 impl<S> std::fmt::Debug for Registry<S> {
@@ -396,6 +399,7 @@ impl<S> Default for Registry<S> {
             metrics: None,
             guard: None,
             limits: Limits::default(),
+            authenticate: None,
         }
     }
 }
@@ -426,6 +430,23 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
             Some(guard) if !procedure.public => guard(ctx, procedure),
             _ => Ok(()),
         }
+    }
+
+    /// Runs `authenticate` on the context of every WebSocket (tRPC once its `connectionParams`
+    /// arrived, JSON-RPC at the upgrade): a socket it has not accepted within the transport's
+    /// deadline is closed, so idle sockets of no one cannot pile up. Until then its calls are
+    /// answered as usual (the guard refuses what needs a session). Without it, every socket is
+    /// accepted as soon as its context is built.
+    pub fn set_authenticate(
+        &mut self,
+        authenticate: impl Fn(&Ctx<S>) -> Result<(), RpcError> + Send + Sync + 'static,
+    ) {
+        self.authenticate = Some(Arc::new(authenticate));
+    }
+
+    /// Whether the hook of [`Registry::set_authenticate`] accepts a connection of `ctx`.
+    pub fn authenticate(&self, ctx: &Ctx<S>) -> Result<(), RpcError> {
+        self.authenticate.as_ref().map_or(Ok(()), |hook| hook(ctx))
     }
 
     /// Holds every call to `limits` from now on (the defaults apply until then).

@@ -3,7 +3,8 @@
 //! (derived from `RLIMIT_NOFILE`, so file descriptors are left for upstream sockets, Redis and
 //! files) and one on each client address. A connection past either is answered at once by a
 //! small pool of tasks (`503` when the process is full, `429` when its address is, each with a
-//! JSON body; `ok` to `GET /healthz`, so health checks still answer) and closed. Refusing costs
+//! JSON body; a full process still answers `ok` to `GET /healthz`, so that health checks do
+//! not fail an instance because of a flood) and closed. Refusing costs
 //! a bounded number of sockets, and the connections already open are never disturbed.
 
 mod accept;
@@ -185,7 +186,8 @@ pub struct Admission {
 }
 
 impl Admission {
-    /// Admits connections within `limits`; a refused `GET health_path` is answered `200 ok`.
+    /// Admits connections within `limits`; past the process cap, `GET health_path` is still
+    /// answered `200 ok`.
     pub fn new(limits: ConnectionLimits, health_path: Option<&str>) -> Self {
         Self {
             limits,

@@ -22,7 +22,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
-use crate::listener::{self, AcceptBackoff, Admission, ConnectionLimits, Counted};
+use crate::listener::{
+    self, AcceptBackoff, Admission, ConnectionCounts, ConnectionLimits, Counted,
+};
 
 /// How connections are admitted and served.
 #[derive(Debug, Clone)]
@@ -49,42 +51,75 @@ impl Default for ServeConfig {
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then waits for the open
-/// connections to finish. Each request carries [`ConnectInfo<SocketAddr>`] of its client, as
-/// with axum's `into_make_service_with_connect_info`.
+/// connections to finish (see [`Server::run`]).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     config: ServeConfig,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let admission = Admission::new(config.limits, config.health_path.as_deref());
-    tracing::info!(
-        max_connections = config.limits.max_connections,
-        max_connections_per_ip = config.limits.max_per_ip,
-        header_read_timeout_ms = config.header_read_timeout.map(|t| t.as_millis() as u64),
-        "connection limits"
-    );
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout);
-    let connections = TaskTracker::new();
-    let mut backoff = AcceptBackoff::default();
-    loop {
-        let (io, addr) = tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener::accept(&listener, &mut backoff) => accepted,
-        };
-        let Some(io) = admission.admit(io, addr) else {
-            continue;
-        };
-        let conn = connection(builder.clone(), io, addr, router.clone(), shutdown.clone());
-        connections.spawn(conn);
+    Server::new(&config).run(listener, router, shutdown).await
+}
+
+/// A configured server, whose connection counts can be watched before it runs.
+#[derive(Debug)]
+pub struct Server {
+    admission: Admission,
+    header_read_timeout: Option<Duration>,
+}
+
+impl Server {
+    /// A server admitting and serving connections as `config` says.
+    pub fn new(config: &ServeConfig) -> Self {
+        Self {
+            admission: Admission::new(config.limits, config.health_path.as_deref()),
+            header_read_timeout: config.header_read_timeout,
+        }
     }
-    drop(listener);
-    connections.close();
-    connections.wait().await;
-    Ok(())
+
+    /// The live connection counts (for tests and metrics).
+    pub fn counts(&self) -> ConnectionCounts {
+        self.admission.counts()
+    }
+
+    /// Serves `router` on `listener` until `shutdown` is cancelled, then waits for the open
+    /// connections to finish. Each request carries [`ConnectInfo<SocketAddr>`] of its client,
+    /// as with axum's `into_make_service_with_connect_info`.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        router: Router,
+        shutdown: CancellationToken,
+    ) -> io::Result<()> {
+        let limits = self.admission.limits();
+        tracing::info!(
+            max_connections = limits.max_connections,
+            max_connections_per_ip = limits.max_per_ip,
+            header_read_timeout_ms = self.header_read_timeout.map(|t| t.as_millis() as u64),
+            "connection limits"
+        );
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        let connections = TaskTracker::new();
+        let mut backoff = AcceptBackoff::default();
+        loop {
+            let (io, addr) = tokio::select! {
+                () = shutdown.cancelled() => break,
+                accepted = listener::accept(&listener, &mut backoff) => accepted,
+            };
+            let Some(io) = self.admission.admit(io, addr) else {
+                continue;
+            };
+            let conn = connection(builder.clone(), io, addr, router.clone(), shutdown.clone());
+            connections.spawn(conn);
+        }
+        drop(listener);
+        connections.close();
+        connections.wait().await;
+        Ok(())
+    }
 }
 
 /// Serves one connection; at shutdown, lets its request in flight finish and closes it.

@@ -1,5 +1,6 @@
-//! Answering a refused connection: read its request line (briefly), answer `ok` if it asks for
-//! the health path and the refusal otherwise, then close without resetting the answer away.
+//! Answering a refused connection: read its request line (briefly), answer `ok` if the process
+//! is full and it asks for the health path, the refusal otherwise, then close without resetting
+//! the answer away.
 
 use std::io;
 use std::time::Duration;
@@ -80,7 +81,10 @@ where
 {
     let _ = tokio::time::timeout(ANSWER_TIMEOUT, async {
         let line = request_line(&mut io).await;
-        let answer = if health_path.is_some_and(|path| asks_for(&line, path)) {
+        // Only a full process answers health checks: they must not fail an instance because
+        // of a flood, while an address over its own cap is refused like any other request.
+        let full = matches!(refused, Refused::Full { .. });
+        let answer = if full && health_path.is_some_and(|path| asks_for(&line, path)) {
             HEALTHY.to_vec()
         } else {
             refused.answer()
@@ -197,5 +201,21 @@ mod tests {
             drop(client);
             task.await.unwrap();
         }
+        // An address over its own cap is refused whatever it asks for.
+        let (mut client, server) = tokio::io::duplex(4096);
+        client
+            .write_all(b"GET /healthz HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        let task = tokio::spawn(answer(
+            server,
+            Refused::PerAddress { max: 1 },
+            Some("/healthz"),
+        ));
+        let mut got = String::new();
+        client.read_to_string(&mut got).await.unwrap();
+        assert!(got.starts_with("HTTP/1.1 429"), "{got}");
+        drop(client);
+        task.await.unwrap();
     }
 }

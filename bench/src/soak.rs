@@ -333,7 +333,8 @@ fn judge_flood(
     let rss_ok = after.rss_kib <= rss_limit;
     let fds_ok = after.clients <= before.clients && after.fds <= before.fds + fd_slack;
     verdicts.push(format!(
-        "connection flood: {} idle connections without a session opened in {:.1} s ({} held,          {} refused or failed); /healthz during it: {}",
+        "connection flood: {} idle connections without a session opened in {:.1} s ({} held, \
+         {} refused or failed); /healthz during it: {}",
         flood.attempted,
         flood.opening.as_secs_f64(),
         flood.held,
@@ -341,7 +342,8 @@ fn judge_flood(
         pass(flood.healthz_ok)
     ));
     verdicts.push(format!(
-        "flood RSS: {:.1} MiB before, {:.1} MiB at the peak, {:.1} MiB {} s after the mass          disconnect; bound: ≤ {} × before = {:.1} MiB: {}",
+        "flood RSS: {:.1} MiB before, {:.1} MiB at the peak, {:.1} MiB {} s after the mass \
+         disconnect; bound: ≤ {} × before = {:.1} MiB: {}",
         mib(before.rss_kib),
         mib(peak.rss_kib),
         mib(after.rss_kib),
@@ -351,7 +353,8 @@ fn judge_flood(
         pass(rss_ok)
     ));
     verdicts.push(format!(
-        "flood file descriptors: {} before ({} client), {} at the peak ({} client), {} after          ({} client); bound: client connections back to {} and total ≤ before + {}: {}",
+        "flood file descriptors: {} before ({} client), {} at the peak ({} client), {} after \
+         ({} client); bound: client connections back to {} and total ≤ before + {}: {}",
         before.fds,
         before.clients,
         peak.fds,

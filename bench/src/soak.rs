@@ -15,9 +15,15 @@
 //!
 //! Also: the server must stay alive, be ready again and deliver a notice once the faults are
 //! cleared, and the churn must have done its work (subscriptions, notices, mutations, faults).
+//!
+//! Last, a connection flood ([`flood`]): thousands of idle connections of no one at once, then
+//! all dropped. `/healthz` must answer during it, and 30 s after the mass disconnect the RSS
+//! must be within [`FLOOD_RSS_FACTOR`] of what it was just before, with the client connections
+//! gone and the descriptors back within `--fd-slack`.
 //! Exits non-zero, saying why, otherwise. Every process it starts is stopped by pid.
 
 pub mod churn;
+pub mod flood;
 pub mod procfs;
 
 use std::fmt::Write as _;
@@ -35,6 +41,14 @@ use crate::machine::Machine;
 use crate::servers::{METRICS_TOKEN, SUBSCRIBE, Server, Sim, TidingsOptions, Upstream};
 use churn::{Counters, Crew, Ctx};
 use procfs::Usage;
+
+/// Idle connections the flood opens at once (a third each: half-sent request headers, tRPC
+/// WebSockets, JSON-RPC WebSockets, none with a session). The soak holds a descriptor for each,
+/// as the server does: 6,000 stay well within an open-files limit of 20,000 on both sides.
+const FLOOD_CONNECTIONS: usize = 6000;
+
+/// Largest RSS 30 s after the flood's mass disconnect, as a multiple of the RSS before it.
+const FLOOD_RSS_FACTOR: f64 = 1.25;
 
 /// One sample of the server.
 #[derive(Debug, Clone)]
@@ -163,6 +177,17 @@ async fn soak(
     let end = settle(&ctx, &look, "end", &mut samples).await?;
     let recovered = recovered(server).await;
     let metrics = server_counters(server).await;
+    eprintln!("==> flood: {FLOOD_CONNECTIONS} idle connections without a session");
+    let flood = flood::run(server.addr, FLOOD_CONNECTIONS, &look).await?;
+    for (phase, usage) in [
+        ("flood-0", flood.before),
+        ("flood-max", flood.peak),
+        ("flood+30s", flood.after),
+    ] {
+        let at = samples.last().map_or(Duration::ZERO, |s| s.at);
+        samples.push(Sample { at, phase, usage });
+        print_sample(samples.last());
+    }
 
     let mut failures = Vec::new();
     let mut verdicts = Vec::new();
@@ -243,6 +268,7 @@ async fn soak(
             failures.push(format!("not recovered: {error:#}"));
         }
     }
+    judge_flood(&flood, args.fd_slack, &mut verdicts, &mut failures);
     let counts = ctx.counters.pairs();
     let count = |name: &str| {
         counts
@@ -292,6 +318,69 @@ async fn soak(
         let _ = writeln!(text, "- {verdict}");
     }
     Ok(Outcome { text, failures })
+}
+
+/// The flood's bounds: `/healthz` answered during it; 30 s after the mass disconnect, RSS
+/// within [`FLOOD_RSS_FACTOR`] of before, no client connection left and the descriptors back.
+fn judge_flood(
+    flood: &flood::Flood,
+    fd_slack: u64,
+    verdicts: &mut Vec<String>,
+    failures: &mut Vec<String>,
+) {
+    let (before, peak, after) = (flood.before, flood.peak, flood.after);
+    let rss_limit = (before.rss_kib as f64 * FLOOD_RSS_FACTOR) as u64;
+    let rss_ok = after.rss_kib <= rss_limit;
+    let fds_ok = after.clients <= before.clients && after.fds <= before.fds + fd_slack;
+    verdicts.push(format!(
+        "connection flood: {} idle connections without a session opened in {:.1} s ({} held, \
+         {} refused or failed); /healthz during it: {}",
+        flood.attempted,
+        flood.opening.as_secs_f64(),
+        flood.held,
+        flood.refused,
+        pass(flood.healthz_ok)
+    ));
+    verdicts.push(format!(
+        "flood RSS: {:.1} MiB before, {:.1} MiB at the peak, {:.1} MiB {} s after the mass \
+         disconnect; bound: ≤ {} × before = {:.1} MiB: {}",
+        mib(before.rss_kib),
+        mib(peak.rss_kib),
+        mib(after.rss_kib),
+        flood::AFTER.as_secs(),
+        FLOOD_RSS_FACTOR,
+        mib(rss_limit),
+        pass(rss_ok)
+    ));
+    verdicts.push(format!(
+        "flood file descriptors: {} before ({} client), {} at the peak ({} client), {} after \
+         ({} client); bound: client connections back to {} and total ≤ before + {}: {}",
+        before.fds,
+        before.clients,
+        peak.fds,
+        peak.clients,
+        after.fds,
+        after.clients,
+        before.clients,
+        fd_slack,
+        pass(fds_ok)
+    ));
+    if !flood.healthz_ok {
+        failures.push("/healthz did not answer during the connection flood".into());
+    }
+    if !rss_ok {
+        failures.push(format!(
+            "RSS {:.1} MiB after the flood > {:.1} MiB",
+            mib(after.rss_kib),
+            mib(rss_limit)
+        ));
+    }
+    if !fds_ok {
+        failures.push(format!(
+            "{} file descriptors ({} client connections) after the flood, against {} ({}) before",
+            after.fds, after.clients, before.fds, before.clients
+        ));
+    }
 }
 
 /// Runs the churn for `length`, sampling every `sampling.1` (times from `sampling.0`) when

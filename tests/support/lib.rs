@@ -223,6 +223,27 @@ impl TestApp {
         subscribe(&self.http, &self.base, input, last_event_id).await
     }
 
+    /// `ws://ADDR<path>`.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// A WebSocket to `path` (`/trpc`, `/trpc?connectionParams=1`, `/rpc`) that presents no
+    /// session.
+    pub async fn anonymous_websocket(&self, path: &str) -> WebSocket {
+        let (socket, _) = tokio_tungstenite::connect_async(self.ws_url(path))
+            .await
+            .expect("upgrade");
+        socket
+    }
+
+    /// A raw TCP connection to the server (for attacks below HTTP).
+    pub async fn raw(&self) -> tokio::net::TcpStream {
+        tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connect")
+    }
+
     /// The id of a seeded project.
     pub fn project_id(&self, name: &str) -> String {
         self.sim
@@ -251,6 +272,28 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// A client WebSocket as the tests use it.
+pub type WebSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// What the server sent on `stream` until it closed the connection, if it did within `within`
+/// (`None`: still open then). A reset counts as closed.
+pub async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read_all = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(within, read_all).await.ok()?;
+    Some(String::from_utf8_lossy(&got).into_owned())
 }
 
 /// A logged-in user of a server: an HTTP client that sends their session token.

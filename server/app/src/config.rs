@@ -210,11 +210,29 @@ pub struct ServeArgs {
     /// with TIMEOUT (0 disables the deadline).
     #[arg(long, env = "TIDINGS_CALL_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub call_timeout: Duration,
+    /// Most open client connections in all (WebSockets and streams included); past it, new
+    /// connections are answered 503 and closed at once, while `GET /healthz` still answers
+    /// `ok`. Default: the open-files limit (`ulimit -n`) less a tenth of it (at least 256) for
+    /// upstream sockets, Redis and files, and 256 for answering refused connections (20,000
+    /// files: 17,744). 0 disables the cap.
+    #[arg(long, env = "TIDINGS_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// Most open connections from one client address; further ones are answered 429 and
-    /// closed (0 disables the limit). Behind a proxy every client shares the proxy's address,
-    /// so this must exceed what one instance serves there.
-    #[arg(long, env = "TIDINGS_MAX_CONNECTIONS_PER_IP", default_value_t = 16384)]
-    pub max_connections_per_ip: usize,
+    /// closed (0 disables the limit). Default: a quarter of `--max-connections`. Behind a proxy
+    /// every client shares the proxy's address, so this must exceed what one instance serves
+    /// there.
+    #[arg(long, env = "TIDINGS_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<usize>,
+    /// How long a client may take to send a request's headers (a WebSocket upgrade's too),
+    /// counted from the connection's opening or the end of its previous exchange, so it also
+    /// closes idle keep-alive connections; past it the connection is closed (0 disables).
+    #[arg(long, env = "TIDINGS_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// How long a WebSocket (tRPC or JSON-RPC) may stay open without presenting a valid
+    /// session (at the upgrade, or in tRPC's `connectionParams`); then it is closed, tRPC's
+    /// after an UNAUTHORIZED `id: null` error frame (0 disables).
+    #[arg(long, env = "TIDINGS_WS_AUTH_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub ws_auth_timeout: Duration,
     /// Bytes each tRPC WebSocket reads from the network at a time; held for the socket's life,
     /// it is most of what an idle socket costs (larger messages still arrive whole).
     #[arg(long, env = "TIDINGS_WS_READ_BUFFER_BYTES", default_value_t = 8 << 10)]
@@ -389,7 +407,10 @@ mod tests {
         let args = serve(&[]);
         assert_eq!(args.max_input_depth, 32);
         assert_eq!(args.call_timeout, Duration::from_secs(30));
-        assert_eq!(args.max_connections_per_ip, 16384);
+        assert_eq!(args.max_connections, None);
+        assert_eq!(args.max_connections_per_ip, None);
+        assert_eq!(args.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(args.ws_auth_timeout, Duration::from_secs(5));
         assert_eq!(args.ws_read_buffer_bytes, 8192);
         assert_eq!(args.ws_write_buffer_bytes, 8192);
         assert_eq!(args.shutdown_grace, Duration::from_secs(10));
@@ -399,11 +420,17 @@ mod tests {
             "--max-input-depth=8",
             "--call-timeout=500ms",
             "--max-connections-per-ip=0",
+            "--max-connections=100",
+            "--header-read-timeout=500ms",
+            "--ws-auth-timeout=0",
             "--shutdown-grace=2s",
         ]);
         assert_eq!(args.max_input_depth, 8);
         assert_eq!(args.call_timeout, Duration::from_millis(500));
-        assert_eq!(args.max_connections_per_ip, 0);
+        assert_eq!(args.max_connections_per_ip, Some(0));
+        assert_eq!(args.max_connections, Some(100));
+        assert_eq!(args.header_read_timeout, Duration::from_millis(500));
+        assert_eq!(args.ws_auth_timeout, Duration::ZERO);
         assert_eq!(args.shutdown_grace, Duration::from_secs(2));
     }
 

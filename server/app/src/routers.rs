@@ -16,7 +16,7 @@ use std::sync::Arc;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use tidings_openstack::{Client, IdKind};
-use tidings_rpc::{Ctx, Encoded, ErrorCode, Registry, RpcError};
+use tidings_rpc::{Ctx, Encoded, ErrorCode, ProcedureKind, Registry, RpcError};
 
 use crate::auth::{Session, Visibility};
 use crate::sources::HasProject;
@@ -36,6 +36,19 @@ pub fn registry() -> Registry<AppState> {
     r.set_async_guard(|ctx, procedure| {
         let (ctx, kind) = (ctx.clone(), procedure.kind());
         async move { ctx.state.sessions.admit(&ctx.meta, kind).await.map(drop) }.boxed()
+    });
+    // A WebSocket that presents no session within --ws-auth-timeout is closed (it would carry
+    // the session's subscriptions; loading it may wait on the shared store too).
+    r.set_authenticate(|ctx| {
+        let ctx = ctx.clone();
+        async move {
+            let sessions = &ctx.state.sessions;
+            sessions
+                .admit(&ctx.meta, ProcedureKind::Subscription)
+                .await
+                .map(drop)
+        }
+        .boxed()
     });
     r.set_gate(|ctx, _| {
         let session = ctx.state.sessions.require(&ctx.meta);

@@ -18,7 +18,8 @@ use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use serde_json::json;
 use tidings_openstack::{Client, ClientConfig};
-use tidings_rpc::listener::PerIpLimit;
+use tidings_rpc::listener::ConnectionLimits;
+use tidings_rpc::serve::ServeConfig;
 use tidings_rpc::{Limits, Metrics, Registry, Trpc, TrpcConfig, WsConfig};
 use tidings_sim::{RunningSim, SimConfig};
 use tokio::net::TcpListener;
@@ -168,6 +169,8 @@ impl Tidings {
         ));
         let mut registry = routers::registry();
         registry.set_metrics(metrics.clone());
+        // A WebSocket stays open only with a session (checked at the upgrade and after tRPC's
+        // connectionParams); the guard answers its calls meanwhile.
         registry.set_limits(Limits {
             max_input_depth: args.max_input_depth,
             call_timeout: Some(args.call_timeout).filter(|t| !t.is_zero()),
@@ -245,6 +248,7 @@ impl Tidings {
                 max_message_bytes: self.max_body_bytes,
                 read_buffer_bytes: self.limits.ws_read_buffer_bytes,
                 write_buffer_bytes: self.limits.ws_write_buffer_bytes,
+                auth_timeout: self.limits.ws_auth_timeout,
                 ..WsConfig::default()
             },
             shutdown: shutdown.clone(),
@@ -266,6 +270,7 @@ impl Tidings {
                     title: "Tidings".into(),
                     shutdown,
                     metrics: self.metrics.clone(),
+                    auth_timeout: self.limits.ws_auth_timeout,
                     ..Default::default()
                 },
             ))
@@ -289,16 +294,18 @@ impl Tidings {
 
     /// Serves on `listener` with the background worker until `shutdown` is cancelled, then
     /// stops accepting, ends open streams and WebSockets (clients reconnect elsewhere or later)
-    /// and waits up to `--shutdown-grace` for in-flight requests. Each client address may hold
-    /// `--max-connections-per-ip` connections; further ones are answered 429 and closed.
+    /// and waits up to `--shutdown-grace` for in-flight requests. The process holds at most
+    /// `--max-connections` connections (503 beyond), each client address
+    /// `--max-connections-per-ip` (429 beyond); request headers must arrive within
+    /// `--header-read-timeout`.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> std::io::Result<()> {
         let addr: SocketAddr = listener.local_addr()?;
-        let listener = PerIpLimit::new(listener, self.limits.max_connections_per_ip);
         let grace = self.limits.shutdown_grace;
+        let serve_config = self.limits.serve_config();
         let (router, trpc) = self.routes(addr, shutdown.clone());
         // Background tasks belong to this future: dropping it (a crash, in tests) ends them.
         let mut background = tokio::task::JoinSet::new();
@@ -328,13 +335,7 @@ impl Tidings {
         tracing::info!(%addr, "tidings listening");
         let signal = shutdown.clone();
         let server = async move {
-            // Every request carries its TCP peer (`ConnectInfo`), which the engine puts in
-            // `RequestMeta::peer` for throttles and limits keyed on the client address.
-            let service =
-                router.into_make_service_with_connect_info::<tidings_rpc::listener::Peer>();
-            let served = axum::serve(listener, service)
-                .with_graceful_shutdown(async move { signal.cancelled().await })
-                .await;
+            let served = tidings_rpc::serve::serve(listener, router, serve_config, signal).await;
             // Upgraded WebSockets outlive their HTTP connections: wait until each was sent
             // `reconnect` and closed.
             trpc.sockets_closed().await;
@@ -359,8 +360,12 @@ impl Tidings {
 /// The `// Limits` flags the server applies itself.
 #[derive(Debug, Clone, Copy)]
 struct ServeLimits {
-    /// Most open connections per client address (0: no limit).
-    max_connections_per_ip: usize,
+    /// Most open connections in all and per client address.
+    connections: ConnectionLimits,
+    /// How long a request's headers may take to arrive.
+    header_read_timeout: Option<Duration>,
+    /// How long a WebSocket may stay open without a session.
+    ws_auth_timeout: Option<Duration>,
     /// How long in-flight requests may take to finish after shutdown begins.
     shutdown_grace: Duration,
     /// Read buffer of each tRPC WebSocket.
@@ -371,8 +376,14 @@ struct ServeLimits {
 
 impl ServeLimits {
     fn from_args(args: &ServeArgs) -> Self {
+        let nonzero = |t: Duration| Some(t).filter(|t| !t.is_zero());
         Self {
-            max_connections_per_ip: args.max_connections_per_ip,
+            connections: ConnectionLimits::derived(
+                args.max_connections,
+                args.max_connections_per_ip,
+            ),
+            header_read_timeout: nonzero(args.header_read_timeout),
+            ws_auth_timeout: nonzero(args.ws_auth_timeout),
             shutdown_grace: args.shutdown_grace,
             ws_read_buffer_bytes: args.ws_read_buffer_bytes,
             ws_write_buffer_bytes: args.ws_write_buffer_bytes,
@@ -390,6 +401,16 @@ fn throttle_config(args: &ServeArgs) -> ThrottleConfig {
         max_lockout: args.login_max_lockout,
         admin_per_ip: args.admin_token_failures_per_ip,
         max_records: args.throttle_records,
+    }
+}
+
+impl ServeLimits {
+    fn serve_config(&self) -> ServeConfig {
+        ServeConfig {
+            header_read_timeout: self.header_read_timeout,
+            limits: self.connections,
+            health_path: Some("/healthz".into()),
+        }
     }
 }
 

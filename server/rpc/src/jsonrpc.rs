@@ -20,8 +20,10 @@ pub mod openrpc;
 pub(crate) mod params;
 pub mod schema;
 
+use futures::future::BoxFuture;
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -41,7 +43,7 @@ use tower::layer::util::{Identity, Stack};
 pub use names::MethodNames;
 
 use crate::error::RpcError;
-use crate::procedure::{ProcedureKind, Registry, RequestMeta, Transport};
+use crate::procedure::{Ctx, ProcedureKind, Registry, RequestMeta, Transport};
 use methods::Shared;
 use notify::RunNotificationsLayer;
 
@@ -69,6 +71,11 @@ pub struct JsonRpcConfig {
     pub shutdown: CancellationToken,
     /// Where subscriptions are counted (`tidings_subscribers{transport="jsonrpc"}`).
     pub metrics: crate::metrics::Metrics,
+    /// How long a WebSocket whose upgrade the registry's
+    /// [`authenticate`](crate::Registry::set_authenticate) hook did not accept may stay open
+    /// (its calls are answered meanwhile, public ones included); then jsonrpsee closes it.
+    /// `None`: no deadline.
+    pub auth_timeout: Option<Duration>,
 }
 
 impl Default for JsonRpcConfig {
@@ -84,9 +91,13 @@ impl Default for JsonRpcConfig {
             version: env!("CARGO_PKG_VERSION").into(),
             shutdown: CancellationToken::new(),
             metrics: crate::metrics::Metrics::default(),
+            auth_timeout: Some(Duration::from_secs(5)),
         }
     }
 }
+
+/// Whether the registry's `authenticate` hook accepts a connection with this metadata.
+type AuthenticateFn = dyn Fn(&Arc<RequestMeta>) -> BoxFuture<'static, bool> + Send + Sync;
 
 /// What jsonrpsee's tower service is built from, per request.
 type ServiceBuilder = TowerServiceBuilder<Stack<RunNotificationsLayer, Identity>, Identity>;
@@ -99,6 +110,12 @@ struct Endpoint {
     _server: ServerHandle,
     /// Largest request body.
     max_body: usize,
+    /// Asks the registry's `authenticate` hook about a WebSocket's upgrade.
+    authenticate: Box<AuthenticateFn>,
+    /// How long a WebSocket the hook did not accept may stay open.
+    auth_timeout: Option<Duration>,
+    /// Cancelled at shutdown, for the stop handles of such WebSockets.
+    shutdown: CancellationToken,
 }
 
 /// The routes serving `registry` over JSON-RPC at `config.path`. Call it inside a Tokio
@@ -119,6 +136,17 @@ pub fn jsonrpc_router<S: Clone + Send + Sync + 'static>(
             .map(|p| p.path())
             .collect(),
     );
+    let authenticate: Box<AuthenticateFn> = {
+        let (registry, state) = (registry.clone(), state.clone());
+        Box::new(move |meta: &Arc<RequestMeta>| {
+            let ctx = Ctx {
+                state: state.clone(),
+                meta: meta.clone(),
+            };
+            let registry = registry.clone();
+            Box::pin(async move { registry.authenticate(&ctx).await.is_ok() })
+        })
+    };
     let shared = Shared {
         registry,
         state,
@@ -139,6 +167,9 @@ pub fn jsonrpc_router<S: Clone + Send + Sync + 'static>(
         stop,
         _server: server,
         max_body: usize::try_from(config.max_request_body_bytes).unwrap_or(usize::MAX),
+        authenticate,
+        auth_timeout: config.auth_timeout,
+        shutdown: config.shutdown.clone(),
     });
     Router::new().route(&config.path, any(serve).with_state(endpoint))
 }
@@ -160,12 +191,17 @@ fn service_builder(config: &JsonRpcConfig, callable: Arc<HashSet<&'static str>>)
 /// Hands one request (a POST, or a WebSocket upgrade) to jsonrpsee, with the request's
 /// metadata in its extensions for the handlers' context.
 async fn serve(State(endpoint): State<Arc<Endpoint>>, mut request: Request) -> Response {
-    let meta = RequestMeta::arrived(
+    let meta = Arc::new(RequestMeta::arrived(
         Transport::JsonRpc,
         request.headers().clone(),
         request.extensions(),
-    );
-    request.extensions_mut().insert(Arc::new(meta));
+    ));
+    let stop = if is_upgrade(&request) && !(endpoint.authenticate)(&meta).await {
+        endpoint.unauthenticated_stop()
+    } else {
+        endpoint.stop.clone()
+    };
+    request.extensions_mut().insert(meta);
     let request = match screen_ids(&endpoint, request).await {
         Ok(request) => request,
         Err(refused) => return refused,
@@ -173,7 +209,7 @@ async fn serve(State(endpoint): State<Arc<Endpoint>>, mut request: Request) -> R
     let mut service = endpoint
         .builder
         .clone()
-        .build(endpoint.methods.clone(), endpoint.stop.clone());
+        .build(endpoint.methods.clone(), stop);
     match service.call(request).await {
         Ok(response) => response.map(axum::body::Body::new),
         Err(error) => {
@@ -181,6 +217,39 @@ async fn serve(State(endpoint): State<Arc<Endpoint>>, mut request: Request) -> R
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+impl Endpoint {
+    /// The stop handle of a WebSocket its upgrade did not authenticate: it fires at shutdown or
+    /// once `auth_timeout` has passed, and jsonrpsee then closes the socket (close frame 1000,
+    /// the only one it sends). The task waiting for that ends with the connection.
+    fn unauthenticated_stop(&self) -> StopHandle {
+        let Some(timeout) = self.auth_timeout else {
+            return self.stop.clone();
+        };
+        let (stop, handle) = stop_channel();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = handle.clone().stopped() => {}
+                () = shutdown.cancelled() => { let _ = handle.stop(); }
+                () = tokio::time::sleep(timeout) => {
+                    tracing::debug!("closing an unauthenticated JSON-RPC WebSocket");
+                    let _ = handle.stop();
+                }
+            }
+        });
+        stop
+    }
+}
+
+/// Whether `request` asks to open a WebSocket.
+fn is_upgrade(request: &Request) -> bool {
+    request
+        .headers()
+        .get(http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 /// A JSON-RPC error answer (`id: null`) to a whole request refused before it was read (an

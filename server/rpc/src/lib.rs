@@ -7,7 +7,9 @@
 //! - [`trpc`]: tRPC v11 over HTTP (single, batch, JSONL stream), SSE and WebSocket.
 //! - [`jsonrpc`]: JSON-RPC 2.0 over HTTP and WebSocket (jsonrpsee), with an OpenRPC document.
 //! - [`body`]: zero-copy response bodies made of shared chunks.
-//! - [`listener`]: a listener capping each client address's open connections (429 beyond).
+//! - [`listener`]: admitting connections within a process cap and a per-address cap (503 / 429
+//!   beyond), and an accept loop that backs off when out of file descriptors.
+//! - [`serve`]: serving a router over hyper with a deadline for request headers.
 //! - [`metrics`]: the metrics facade transports report to, served as Prometheus text.
 //! - [`typescript`]: the TypeScript bindings (wire types, `AppRouter`, `UPDATE_QUERY_MAP`).
 //! - `fuzzing` (hidden): the transports' request decoders, for the fuzz targets and property tests.
@@ -32,6 +34,7 @@ pub mod fuzzing;
 pub mod jsonrpc;
 pub mod listener;
 pub mod metrics;
+pub mod serve;
 pub mod trpc;
 pub mod typescript;
 

@@ -53,6 +53,7 @@ type GateFn<S> =
 /// What a gate (see [`Registry::set_gate`]) hands back for a call it lets through: held while
 /// the call runs and dropped when it ends, such as a permit of a semaphore.
 pub type Admission = Box<dyn Send>;
+type AuthenticateFn<S> = dyn Fn(&Ctx<S>) -> BoxFuture<'static, Result<(), RpcError>> + Send + Sync;
 
 enum Handler<S> {
     Call(Arc<CallFn<S>>),
@@ -146,6 +147,8 @@ pub struct Registry<S> {
     gate: Option<Arc<GateFn<S>>>,
     /// Input depth and deadline of every call, whatever its transport.
     limits: Limits,
+    /// Whether a long-lived connection presents what the application requires to stay open.
+    authenticate: Option<Arc<AuthenticateFn<S>>>,
 }
 
 impl<S> std::fmt::Debug for Registry<S> {
@@ -162,6 +165,7 @@ impl<S> Default for Registry<S> {
             guard: None,
             gate: None,
             limits: Limits::default(),
+            authenticate: None,
         }
     }
 }
@@ -238,6 +242,29 @@ impl<S: Clone + Send + Sync + 'static> Registry<S> {
         let result = fut.await;
         drop(admission);
         result
+    }
+
+    /// Runs `authenticate` on the context of every WebSocket (tRPC once its `connectionParams`
+    /// arrived, JSON-RPC at the upgrade): a socket it has not accepted within the transport's
+    /// deadline is closed, so idle sockets of no one cannot pile up. Until then its calls are
+    /// answered as usual (the guard refuses what needs a session). Without it, every socket is
+    /// accepted as soon as its context is built.
+    pub fn set_authenticate(
+        &mut self,
+        authenticate: impl Fn(&Ctx<S>) -> BoxFuture<'static, Result<(), RpcError>>
+        + Send
+        + Sync
+        + 'static,
+    ) {
+        self.authenticate = Some(Arc::new(authenticate));
+    }
+
+    /// Whether the hook of [`Registry::set_authenticate`] accepts a connection of `ctx`.
+    pub async fn authenticate(&self, ctx: &Ctx<S>) -> Result<(), RpcError> {
+        match &self.authenticate {
+            Some(hook) => hook(ctx).await,
+            None => Ok(()),
+        }
     }
 
     /// Holds every call to `limits` from now on (the defaults apply until then).

@@ -9,7 +9,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use futures::{SinkExt, StreamExt};
-use tidings_rpc::listener::{ConnectionCounts, PerIpLimit};
+use tidings_rpc::listener::{ConnectionCounts, ConnectionLimits};
+use tidings_rpc::serve::{ServeConfig, Server};
 use tidings_rpc::{Ctx, Registry, Trpc, TrpcConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -26,9 +27,16 @@ async fn start(max_per_ip: usize) -> (SocketAddr, ConnectionCounts) {
         .merge(trpc.router());
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let limited = PerIpLimit::new(listener, max_per_ip);
-    let counts = limited.counts();
-    tokio::spawn(async move { axum::serve(limited, router).await });
+    let server = Server::new(&ServeConfig {
+        limits: ConnectionLimits {
+            max_connections: 0,
+            max_per_ip,
+        },
+        ..ServeConfig::default()
+    });
+    let counts = server.counts();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(server.run(listener, router, shutdown));
     (addr, counts)
 }
 

@@ -162,19 +162,12 @@ impl Locals {
     }
 }
 
-/// The TCP peer in a request's extensions, if the server recorded one: axum's
-/// `ConnectInfo<SocketAddr>`, or `ConnectInfo<Peer>` when served over
-/// [`crate::listener::PerIpLimit`].
+/// The TCP peer in a request's extensions (axum's `ConnectInfo<SocketAddr>`, which
+/// [`crate::serve`] puts on every request), if the server recorded one.
 pub fn peer_of(extensions: &http::Extensions) -> Option<SocketAddr> {
-    use axum::extract::ConnectInfo;
     extensions
-        .get::<ConnectInfo<SocketAddr>>()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
         .map(|info| info.0)
-        .or_else(|| {
-            extensions
-                .get::<ConnectInfo<crate::listener::Peer>>()
-                .map(|info| info.0.0)
-        })
 }
 
 /// Headers that handlers add to the HTTP response of their request, such as `Set-Cookie`.

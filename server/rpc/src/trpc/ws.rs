@@ -60,6 +60,12 @@ pub struct WsConfig {
     /// Bytes of outgoing frames gathered before they are written to the network (the writer
     /// flushes after each burst anyway). A frame larger than this is still written whole.
     pub write_buffer_bytes: usize,
+    /// How long a socket may stay open without being accepted by the registry's
+    /// [`authenticate`](crate::Registry::set_authenticate) hook, its `connectionParams` frame
+    /// included (with `?connectionParams=1`, also when there is no hook). Past it the socket
+    /// gets an `id: null` error frame, as when tRPC's `createContext` throws, and is closed
+    /// (1008). `None`: no deadline.
+    pub auth_timeout: Option<Duration>,
 }
 
 impl Default for WsConfig {
@@ -74,6 +80,7 @@ impl Default for WsConfig {
             close_timeout: Duration::from_secs(2),
             read_buffer_bytes: 8 << 10,
             write_buffer_bytes: 8 << 10,
+            auth_timeout: Some(Duration::from_secs(5)),
         }
     }
 }
@@ -129,6 +136,14 @@ enum End {
     Refused(u16, &'static str),
 }
 
+/// How a socket stands with the registry's `authenticate` hook.
+enum Admission {
+    /// Accepted: it may stay open.
+    Accepted,
+    /// Not (yet): the hook's last answer, or `None` while `connectionParams` are awaited.
+    Pending(Option<RpcError>),
+}
+
 /// One open socket's state, owned by its reading task.
 struct Connection<S> {
     trpc: Arc<Trpc<S>>,
@@ -136,6 +151,8 @@ struct Connection<S> {
     upgrade: RequestMeta,
     /// Built once per connection: at connect, or from the `connectionParams` frame.
     ctx: Option<Ctx<S>>,
+    /// Whether the registry's `authenticate` hook accepted `ctx`.
+    admission: Admission,
     outbox: Outbox,
     subscriptions: Subscriptions,
     /// Running queries and mutations.
@@ -159,20 +176,25 @@ async fn serve<S: Clone + Send + Sync + 'static>(
         trpc: trpc.clone(),
         upgrade,
         ctx: None,
+        admission: Admission::Pending(None),
         outbox,
         subscriptions: Subscriptions::default(),
         calls: JoinSet::new(),
         streams: JoinSet::new(),
     };
     if !expects_params {
-        conn.ctx = Some(conn.context(None));
+        conn.set_context(None).await;
     }
     let shutdown = trpc.config.shutdown.clone();
+    let auth_deadline = tokio::time::sleep(config.auth_timeout.unwrap_or(Duration::MAX));
+    let mut auth_deadline = std::pin::pin!(auth_deadline);
     let end = loop {
+        let pending = matches!(conn.admission, Admission::Pending(_));
         tokio::select! {
             biased;
             () = conn.outbox.overflowed() => break End::Overflow,
             () = shutdown.cancelled() => break End::Shutdown,
+            () = &mut auth_deadline, if pending => break conn.unauthenticated(),
             Some(_) = conn.calls.join_next(), if !conn.calls.is_empty() => {}
             Some(_) = conn.streams.join_next(), if !conn.streams.is_empty() => {}
             message = stream.next() => {
@@ -187,6 +209,37 @@ async fn serve<S: Clone + Send + Sync + 'static>(
 }
 
 impl<S: Clone + Send + Sync + 'static> Connection<S> {
+    /// Builds the connection's context and asks the registry's `authenticate` hook about it.
+    async fn set_context(
+        &mut self,
+        connection_params: Option<std::collections::BTreeMap<String, String>>,
+    ) {
+        let ctx = self.context(connection_params);
+        self.admission = match self.trpc.registry.authenticate(&ctx).await {
+            Ok(()) => Admission::Accepted,
+            Err(error) => Admission::Pending(Some(error)),
+        };
+        self.ctx = Some(ctx);
+    }
+
+    /// The deadline passed without the hook accepting the socket: say why (an `id: null`
+    /// error, as tRPC answers a throwing `createContext`) and close.
+    fn unauthenticated(&self) -> End {
+        let error = match &self.admission {
+            Admission::Pending(Some(error)) => error.clone(),
+            _ => RpcError::new(
+                ErrorCode::Unauthorized,
+                "No connectionParams received in time",
+            ),
+        };
+        tracing::debug!(
+            code = error.code.key(),
+            "closing an unauthenticated WebSocket"
+        );
+        self.outbox.push(Head::null(false).error(&error, None));
+        End::Refused(1008, "no valid session")
+    }
+
     fn context(
         &mut self,
         connection_params: Option<std::collections::BTreeMap<String, String>>,
@@ -236,7 +289,7 @@ impl<S: Clone + Send + Sync + 'static> Connection<S> {
             _ => {}
         }
         if self.ctx.is_none() {
-            return self.on_connection_params(text);
+            return self.on_connection_params(text).await;
         }
         let raws = match message::parse_array(text) {
             Ok(raws) => raws,
@@ -263,10 +316,10 @@ impl<S: Clone + Send + Sync + 'static> Connection<S> {
     }
 
     /// The first frame of a `?connectionParams=1` connection; a bad one closes the socket.
-    fn on_connection_params(&mut self, text: &str) -> Option<End> {
+    async fn on_connection_params(&mut self, text: &str) -> Option<End> {
         match message::parse_connection_params(text) {
             Ok(params) => {
-                self.ctx = Some(self.context(params));
+                self.set_context(params).await;
                 None
             }
             Err(error) => self.refuse_params(error),

@@ -7,8 +7,16 @@ use tidings::server::Tidings;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+/// jemalloc, whose background threads give memory freed by a mass disconnect back to the system
+/// (glibc's malloc kept most of a flood's peak after its connections closed).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
+        eprintln!("jemalloc background threads unavailable: {error}");
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {

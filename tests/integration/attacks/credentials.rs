@@ -73,14 +73,16 @@ async fn session_token_in_a_url_is_refused() {
     assert_eq!(url_only.status(), 401);
 
     // The tRPC WebSocket's connectionParams come in its first message, not the URL: fine.
-    let url = format!(
-        "{}/trpc?connectionParams=1",
-        app.base.replacen("http", "ws", 1)
-    );
+    assert_websocket_params_log_in(&app.base, &alice.token).await;
+}
+
+/// A tRPC WebSocket at `base` that sends `token` in its `connectionParams` frame is alice's.
+async fn assert_websocket_params_log_in(base: &str, token: &str) {
+    let url = format!("{}/trpc?connectionParams=1", base.replacen("http", "ws", 1));
     let (mut socket, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("upgrade");
-    let params = json!({ "method": "connectionParams", "data": { "token": alice.token } });
+    let params = json!({ "method": "connectionParams", "data": { "token": token } });
     let me = json!({ "id": 1, "method": "query", "params": { "path": "auth.me" } });
     for frame in [params, me] {
         socket
@@ -388,22 +390,7 @@ async fn use_every_transport(
     }
 
     // tRPC WebSocket with the token in its first frame.
-    let url = format!("{}/trpc?connectionParams=1", base.replacen("http", "ws", 1));
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("upgrade");
-    let params = json!({ "method": "connectionParams", "data": { "token": alice.token } });
-    let me = json!({ "id": 1, "method": "query", "params": { "path": "auth.me" } });
-    for frame in [params, me] {
-        socket
-            .send(Message::text(frame.to_string()))
-            .await
-            .expect("send");
-    }
-    assert_eq!(
-        next_json(&mut socket).await["result"]["data"]["userName"],
-        "alice"
-    );
+    assert_websocket_params_log_in(base, &alice.token).await;
 
     // JSON-RPC over HTTP and WebSocket: logins with the password, calls with the token.
     let login = json!({ "username": "alice", "password": password });

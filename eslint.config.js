@@ -25,6 +25,12 @@ export default defineConfig(
   js.configs.recommended,
   tseslint.configs.recommended,
   {
+    rules: {
+      // As `tsc`'s noUnusedParameters: a parameter named `_…` is unused on purpose.
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
     files: ['web-client/src/**/*.{ts,tsx}', 'web-client/console/**/*.{ts,tsx}'],
     extends: [reactHooks.configs.flat.recommended],
     rules: {

@@ -109,10 +109,12 @@ test-bindings:
     cargo run -p tidings -- export-bindings --check
     npm test -w bindings
 
-# Formatting and clippy, warnings as errors.
+# Formatting and clippy, warnings as errors; ESLint and Prettier over the web client and the
+# bindings' tests (not the generated bindings: see .prettierignore and eslint.config.js).
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
+    npm run lint
 
 # Format the Rust code.
 fmt:

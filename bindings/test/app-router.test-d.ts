@@ -16,10 +16,13 @@ import {
   type Volume,
 } from "@tidings/bindings";
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2
-  ? true
-  : false;
+type Equal<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(): T | void {}
+/** Compiles only when the type of `value` is exactly `Expected`: `typeOf(one).is<Project>()`. */
+function typeOf<Actual>(_value: Actual) {
+  return { is<Expected>(..._exact: Equal<Actual, Expected> extends true ? [] : [never]) {} };
+}
 
 const client = createTRPCClient<AppRouter>({
   links: [
@@ -34,7 +37,7 @@ const client = createTRPCClient<AppRouter>({
 export async function queries() {
   // An optional input (`Option<ProjectFilter>`) may be left out, given, or null.
   const all = await client.compute.instances.getAll.query();
-  assertType<Equal<typeof all, Instance[]>>();
+  typeOf(all).is<Instance[]>();
   await client.compute.instances.getAll.query({ projectId: "p" });
   await client.compute.instances.getAll.query(null);
   // @ts-expect-error projectId is a string
@@ -42,11 +45,11 @@ export async function queries() {
 
   // No input (`()`).
   const projects = await client.projects.getAll.query();
-  assertType<Equal<typeof projects, Project[]>>();
+  typeOf(projects).is<Project[]>();
 
   // A required input.
   const one = await client.projects.getById.query({ id: "p" });
-  assertType<Equal<typeof one, Project>>();
+  typeOf(one).is<Project>();
   // @ts-expect-error the id is required
   await client.projects.getById.query();
   // @ts-expect-error no such procedure
@@ -55,13 +58,13 @@ export async function queries() {
 
 export async function mutations() {
   const volume = await client.volumes.create.mutate({ projectId: "p", name: "data", sizeGb: 1 });
-  assertType<Equal<typeof volume, Volume>>();
+  typeOf(volume).is<Volume>();
   // @ts-expect-error sizeGb is a number
   await client.volumes.create.mutate({ projectId: "p", name: "data", sizeGb: "big" });
   // @ts-expect-error a query is not a mutation
   await client.projects.getAll.mutate();
   const nothing = await client.compute.instances.start.mutate({ id: "i" });
-  assertType<Equal<typeof nothing, null>>();
+  typeOf(nothing).is<null>();
 }
 
 export function subscription() {

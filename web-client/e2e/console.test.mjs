@@ -5,7 +5,15 @@
 // anything; logging out (in any tab) returns every tab to the login screen.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { call, launchBrowser, login, loginInPage, screenshot, settledValue, startServer } from './harness.mjs';
+import {
+  call,
+  launchBrowser,
+  login,
+  loginInPage,
+  screenshot,
+  settledValue,
+  startServer,
+} from './harness.mjs';
 
 const LIVE_WITHIN_MS = 2000;
 
@@ -97,11 +105,16 @@ test('the console asks to log in first, then serves the project', async () => {
   const form = page.getByRole('form', { name: 'Log in' });
   await form.waitFor({ timeout: 30_000 });
   // Without a session the stream was refused once, and is not asked again.
-  await page.waitForFunction(() => document.documentElement.dataset.stream?.startsWith('unauthorized'));
+  await page.waitForFunction(() =>
+    document.documentElement.dataset.stream?.startsWith('unauthorized'),
+  );
   console.log(`screenshot: ${await screenshot(page, 'login')}`);
 
   await loginInPage(page, 'alice', 'not-her-password');
-  await page.getByRole('alert').getByText('Wrong user name or password.').waitFor({ timeout: 5000 });
+  await page
+    .getByRole('alert')
+    .getByText('Wrong user name or password.')
+    .waitFor({ timeout: 5000 });
 
   await loginInPage(page, 'alice');
   await page.getByTestId('user-name').getByText('alice').waitFor({ timeout: 10_000 });
@@ -145,15 +158,18 @@ test('two tabs share one stream, and a change in either shows in the other withi
 
   // The leader closes: the follower takes the stream over, resuming, and still updates.
   await leader.close();
-  await follower
-    .getByTestId('role')
-    .getByText('leader')
-    .waitFor({ timeout: 5000 });
+  await follower.getByTestId('role').getByText('leader').waitFor({ timeout: 5000 });
   await follower.getByTestId('connection').getByText('Live').waitFor({ timeout: 5000 });
   assert.equal(streams.length, 2, 'the new leader opened the one new stream');
   assert.match(streams[1], /lastEventId/, 'the new leader resumes after the last event id');
 
-  await call(server.base, 'volumes.create', { projectId: project.id, name: 'e2e-after-takeover', sizeGb: 1 }, 'POST', admin);
+  await call(
+    server.base,
+    'volumes.create',
+    { projectId: project.id, name: 'e2e-after-takeover', sizeGb: 1 },
+    'POST',
+    admin,
+  );
   const afterTakeover = await seesVolume(follower, 'e2e-after-takeover');
   console.log(`the new leader saw an API-made volume after ${afterTakeover} ms`);
   console.log(`screenshot: ${await screenshot(follower, 'takeover')}`);
@@ -171,7 +187,11 @@ test('alice sees a change in demo live; bob, in ops, receives nothing of it', as
     ['ops'],
     'bob is offered his project only',
   );
-  await bobPage.getByTestId('volumes').getByText(/No volumes|GiB/).first().waitFor();
+  await bobPage
+    .getByTestId('volumes')
+    .getByText(/No volumes|GiB/)
+    .first()
+    .waitFor();
   // Let bob's first fetches settle, then count what he asks for from now on.
   await bobPage.waitForTimeout(500);
   const bobNoticesBefore = await notices(bobPage).count();
@@ -180,7 +200,11 @@ test('alice sees a change in demo live; bob, in ops, receives nothing of it', as
   await createVolume(alicePage, 'e2e-alice-demo');
   const toAlice = await seesVolume(alicePage, 'e2e-alice-demo');
   console.log(`alice saw her volume after ${toAlice} ms`);
-  await alicePage.getByTestId('notices').getByText('in demo').first().waitFor({ timeout: LIVE_WITHIN_MS });
+  await alicePage
+    .getByTestId('notices')
+    .getByText('in demo')
+    .first()
+    .waitFor({ timeout: LIVE_WITHIN_MS });
 
   // The volume's notices (volumes, progress, its status settling) are all of demo.
   await bobPage.waitForTimeout(1500);
@@ -192,14 +216,23 @@ test('alice sees a change in demo live; bob, in ops, receives nothing of it', as
   );
 
   // Bob's stream is live all the same: a change in ops reaches him, and not alice.
-  await call(server.base, 'volumes.create', { projectId: ops.id, name: 'e2e-in-ops', sizeGb: 1 }, 'POST', admin);
+  await call(
+    server.base,
+    'volumes.create',
+    { projectId: ops.id, name: 'e2e-in-ops', sizeGb: 1 },
+    'POST',
+    admin,
+  );
   const toBob = await seesVolume(bobPage, 'e2e-in-ops');
   console.log(`bob saw a volume made in ops after ${toBob} ms`);
   assert.ok((await notices(bobPage).count()) > bobNoticesBefore, 'bob heard the notice of ops');
   await alicePage.waitForTimeout(1000);
   assert.equal(
-    await alicePage.getByTestId('notices').getByText('in ops').count() +
-      (await alicePage.getByTestId('notices').getByText(`in ${ops.id.slice(0, 8)}`).count()),
+    (await alicePage.getByTestId('notices').getByText('in ops').count()) +
+      (await alicePage
+        .getByTestId('notices')
+        .getByText(`in ${ops.id.slice(0, 8)}`)
+        .count()),
     0,
     'alice heard no notice of ops',
   );
@@ -217,7 +250,11 @@ test('alice sees a change in demo live; bob, in ops, receives nothing of it', as
   // Carol, a reader of demo, in the same browser: she may look, and is told she may not change.
   await loginInPage(bobPage, 'carol');
   await bobPage.getByTestId('user-name').getByText('carol').waitFor({ timeout: 10_000 });
-  assert.equal(await settledValue(bobPage.getByLabel('Project'), project.id), project.id, 'carol sees demo');
+  assert.equal(
+    await settledValue(bobPage.getByLabel('Project'), project.id),
+    project.id,
+    'carol sees demo',
+  );
   await bobPage.getByTestId('volume-e2e-alice-demo').waitFor({ timeout: 5000 });
   assert.equal(await bobPage.getByTestId('volume-e2e-in-ops').count(), 0, "bob's ops data is gone");
   await createVolume(bobPage, 'e2e-by-carol');

@@ -39,7 +39,8 @@ export function ensureChromium() {
   console.log(`# ${CHROMIUM} is missing: installing Debian's chromium`);
   run(['apt-get', 'update']);
   run(['apt-get', 'install', '-y', 'chromium']);
-  if (!existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium but ${CHROMIUM} is missing`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`apt-get installed chromium but ${CHROMIUM} is missing`);
 }
 
 /**
@@ -61,11 +62,16 @@ export async function startServer() {
     bin,
     [
       'serve',
-      '--listen', '127.0.0.1:0',
-      '--sim-activity', '0',
-      '--admin-token', 'test-token',
-      '--poll-interval', '500ms',
-      '--console-dir', consoleDir,
+      '--listen',
+      '127.0.0.1:0',
+      '--sim-activity',
+      '0',
+      '--admin-token',
+      'test-token',
+      '--poll-interval',
+      '500ms',
+      '--console-dir',
+      consoleDir,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } },
   );
@@ -85,7 +91,10 @@ export async function startServer() {
     });
   });
   for (let i = 0; i < 200; i++) {
-    const ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -142,7 +151,8 @@ export async function login(base, username, password = username) {
   const body = await response.json();
   if (!response.ok) throw new Error(`auth.login as ${username}: ${JSON.stringify(body)}`);
   const cookie = response.headers.get('set-cookie')?.split(';')[0];
-  if (!cookie?.startsWith('tidings_session=')) throw new Error(`auth.login set no session cookie: ${cookie}`);
+  if (!cookie?.startsWith('tidings_session='))
+    throw new Error(`auth.login set no session cookie: ${cookie}`);
   return cookie;
 }
 

@@ -20,9 +20,8 @@ export function Root() {
   const me = session.data;
   const signedIn = me !== undefined && me !== null;
 
-  const signedInRef = useRef(signedIn);
-  signedInRef.current = signedIn;
   const previous = useRef<StreamState['status'] | null>(null);
+  // useSSEUpdates reads its callbacks as of the last commit, so `signedIn` here is current.
   const stream = useSSEUpdates({
     onStateChange(state) {
       const was = previous.current;
@@ -30,7 +29,7 @@ export function Root() {
       if (state.status === was) return;
       if (state.status === 'unauthorized') recheckSession(queryClient);
       // Opened while this tab shows the login screen: another tab has logged in.
-      else if (state.status === 'open' && !signedInRef.current) recheckSession(queryClient);
+      else if (state.status === 'open' && !signedIn) recheckSession(queryClient);
     },
   });
 

@@ -21,7 +21,10 @@ export function errorText(
 }
 
 /** An error message, or nothing without an error. */
-export function ErrorText(props: { error: { message: string } | null | undefined; inline?: boolean }) {
+export function ErrorText(props: {
+  error: { message: string } | null | undefined;
+  inline?: boolean;
+}) {
   const names = useContext(ProjectNames);
   if (!props.error) return null;
   return (

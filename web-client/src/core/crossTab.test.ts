@@ -150,7 +150,8 @@ describe('sharedAcrossTabs', () => {
     expect(c.trpc.subscriptions).toHaveLength(0);
     a.trpc.last.connect();
     await settle();
-    for (const tab of [a, b, c]) expect(tab.hub.getState()).toMatchObject({ status: 'open', error: null });
+    for (const tab of [a, b, c])
+      expect(tab.hub.getState()).toMatchObject({ status: 'open', error: null });
 
     // Asking again while the stream is up changes nothing.
     b.hub.reconnect();

@@ -166,11 +166,9 @@ function joinTabs(
   channel.addEventListener('message', onMessage);
   events.state({ role: 'follower', status: 'connecting' });
   post({ kind: 'hello' });
-  env.locks
-    .request(name, { mode: 'exclusive', signal: abort.signal }, lead)
-    .catch(() => {
-      // Aborted while waiting (this tab closed first), or locks failed: nothing to hold.
-    });
+  env.locks.request(name, { mode: 'exclusive', signal: abort.signal }, lead).catch(() => {
+    // Aborted while waiting (this tab closed first), or locks failed: nothing to hold.
+  });
 
   return {
     retry() {

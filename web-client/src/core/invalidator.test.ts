@@ -13,9 +13,15 @@ describe('createInvalidator', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
-  const setup = (options: { types?: T[]; throttleMs?: number | Partial<Record<T, number>> } = {}) => {
+  const setup = (
+    options: { types?: T[]; throttleMs?: number | Partial<Record<T, number>> } = {},
+  ) => {
     const plans: InvalidationPlan[] = [];
-    const invalidator = createInvalidator<T>({ map: MAP, invalidate: (p) => plans.push(p), ...options });
+    const invalidator = createInvalidator<T>({
+      map: MAP,
+      invalidate: (p) => plans.push(p),
+      ...options,
+    });
     return { plans, invalidator };
   };
 

@@ -37,7 +37,9 @@ export interface Invalidator<T extends string> {
 }
 
 /** An invalidator over `options.map`. */
-export function createInvalidator<T extends string>(options: InvalidatorOptions<T>): Invalidator<T> {
+export function createInvalidator<T extends string>(
+  options: InvalidatorOptions<T>,
+): Invalidator<T> {
   const only = options.types ? new Set(options.types) : undefined;
   const throttles = new Map<string, Throttle<InvalidationPlan>>();
   let disposed = false;

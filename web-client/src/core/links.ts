@@ -37,7 +37,10 @@ export interface LinkOptions {
 }
 
 /** The endpoint as an absolute `ws:`/`wss:` URL, resolved against the page's location. */
-export function webSocketUrl(url: string, base: string | undefined = globalThis.location?.href): string {
+export function webSocketUrl(
+  url: string,
+  base: string | undefined = globalThis.location?.href,
+): string {
   const resolved = new URL(url, base ?? 'http://localhost/');
   resolved.protocol = resolved.protocol === 'https:' ? 'wss:' : 'ws:';
   return resolved.toString();
@@ -71,7 +74,9 @@ export function createLinks(options: LinkOptions = {}): TRPCLink<AnyTRPCRouter>[
       ? wsLink({ client: createWSClient({ url: webSocketUrl(url) }) })
       : httpSubscriptionLink({
           url,
-          ...(options.headers ? { connectionParams: streamTicketParams(url, options.headers) } : {}),
+          ...(options.headers
+            ? { connectionParams: streamTicketParams(url, options.headers) }
+            : {}),
         });
   return [
     splitLink({

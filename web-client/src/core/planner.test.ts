@@ -20,11 +20,19 @@ describe('planInvalidation', () => {
 
   it('leaves a global notice unscoped', () => {
     expect(planInvalidation({ type: 'projects' }, MAP)).toMatchObject({ scopes: null });
-    expect(planInvalidation({ type: 'projects', scope: null }, MAP)).toMatchObject({ scopes: null });
+    expect(planInvalidation({ type: 'projects', scope: null }, MAP)).toMatchObject({
+      scopes: null,
+    });
   });
 
   it('plans everything on resync, whatever the filter', () => {
-    expect(planInvalidation<keyof typeof MAP>({ type: 'resync', reason: 'gap' }, MAP, new Set(['images']))).toEqual({
+    expect(
+      planInvalidation<keyof typeof MAP>(
+        { type: 'resync', reason: 'gap' },
+        MAP,
+        new Set(['images']),
+      ),
+    ).toEqual({
       kind: 'all',
     });
   });
@@ -53,14 +61,18 @@ describe('mergePlans', () => {
   });
 
   it('lets an unscoped plan or everything win', () => {
-    expect(mergePlans(a, planInvalidation({ type: 'volumes' }, MAP))).toMatchObject({ scopes: null });
+    expect(mergePlans(a, planInvalidation({ type: 'volumes' }, MAP))).toMatchObject({
+      scopes: null,
+    });
     expect(mergePlans(a, { kind: 'all' })).toEqual({ kind: 'all' });
   });
 });
 
 describe('query keys', () => {
   it('builds the tRPC React key prefix of a path', () => {
-    expect(queryKeyPrefix('compute.instances.getAll')).toEqual([['compute', 'instances', 'getAll']]);
+    expect(queryKeyPrefix('compute.instances.getAll')).toEqual([
+      ['compute', 'instances', 'getAll'],
+    ]);
   });
 
   it('keeps queries of other projects out of a scoped plan', () => {

@@ -131,6 +131,9 @@ describe('unwrapTracked', () => {
       notice: { type: 'images' },
       id: '3',
     });
-    expect(unwrapTracked({ type: 'images' })).toEqual({ notice: { type: 'images' }, id: undefined });
+    expect(unwrapTracked({ type: 'images' })).toEqual({
+      notice: { type: 'images' },
+      id: undefined,
+    });
   });
 });

@@ -7,7 +7,11 @@ describe('createThrottle', () => {
 
   const setup = (windowMs: number) => {
     const runs: number[][] = [];
-    const throttle = createThrottle<number[]>(windowMs, (v) => runs.push(v), (a, b) => [...a, ...b]);
+    const throttle = createThrottle<number[]>(
+      windowMs,
+      (v) => runs.push(v),
+      (a, b) => [...a, ...b],
+    );
     return { runs, throttle };
   };
 

@@ -9,16 +9,18 @@ import { createTidings } from './createTidings';
 /** A link answering every call with the server's error envelope for `code`, counting calls. */
 function refusingLink(code: string, httpStatus: number) {
   let calls = 0;
-  const link: TRPCLink<AppRouter> = () => ({ op }) =>
-    observable((observer) => {
-      calls += 1;
-      observer.error(
-        TRPCClientError.from({
-          error: { message: code, code: -32000, data: { code, httpStatus, path: op.path } },
-        }),
-      );
-      return () => {};
-    });
+  const link: TRPCLink<AppRouter> =
+    () =>
+    ({ op }) =>
+      observable((observer) => {
+        calls += 1;
+        observer.error(
+          TRPCClientError.from({
+            error: { message: code, code: -32000, data: { code, httpStatus, path: op.path } },
+          }),
+        );
+        return () => {};
+      });
   return { link, calls: () => calls };
 }
 

@@ -71,8 +71,7 @@ function channelName(url: string): string {
 export function createTidings(options: TidingsOptions = {}): Tidings {
   const url = options.url ?? '/trpc';
   const links =
-    options.links ??
-    createLinks({ url, transport: options.transport, headers: options.headers });
+    options.links ?? createLinks({ url, transport: options.transport, headers: options.headers });
   const trpcClient = createTRPCClient<AppRouter>({ links });
   const crossTab = options.crossTab ?? true;
   const stream = updateStream(getUntypedClient(trpcClient));

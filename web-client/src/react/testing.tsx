@@ -23,18 +23,20 @@ export const TEST_MAP = {
 /** A link answering each query path from `answers`, counting calls per path. */
 export function countingLink(answers: Record<string, (input: unknown) => unknown>) {
   const calls: Record<string, number> = {};
-  const link: TRPCLink<AppRouter> = () => ({ op }) =>
-    observable((observer) => {
-      calls[op.path] = (calls[op.path] ?? 0) + 1;
-      const answer = answers[op.path];
-      if (!answer) {
-        observer.error(new Error(`no answer for ${op.path}`) as never);
-      } else {
-        observer.next({ result: { type: 'data', data: answer(op.input) } });
-        observer.complete();
-      }
-      return () => {};
-    });
+  const link: TRPCLink<AppRouter> =
+    () =>
+    ({ op }) =>
+      observable((observer) => {
+        calls[op.path] = (calls[op.path] ?? 0) + 1;
+        const answer = answers[op.path];
+        if (!answer) {
+          observer.error(new Error(`no answer for ${op.path}`) as never);
+        } else {
+          observer.next({ result: { type: 'data', data: answer(op.input) } });
+          observer.complete();
+        }
+        return () => {};
+      });
   return { link, calls };
 }
 

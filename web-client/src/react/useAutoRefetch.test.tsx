@@ -30,7 +30,9 @@ describe('useAutoRefetch', () => {
 
   it('invalidates the mapped query key prefixes, refetching active queries only', () => {
     const { stream, client, queryClient, invalidate } = explicit();
-    renderHook(() => useAutoRefetch(['volumes', 'projects'], { client, queryClient, map: TEST_MAP }));
+    renderHook(() =>
+      useAutoRefetch(['volumes', 'projects'], { client, queryClient, map: TEST_MAP }),
+    );
     act(() => stream.last.emit({ type: 'volumes' }, '1'));
     act(() => stream.last.emit({ type: 'images' }, '2'));
     expect(invalidate).toHaveBeenCalledTimes(1);

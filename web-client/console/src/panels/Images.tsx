@@ -5,10 +5,10 @@ import { Empty, Panel, StatusPill, formatBytes } from '../ui';
 export function Images({ projectId }: { projectId: string }) {
   const images = trpc.images.getAll.useQuery();
   useAutoRefetch('images');
-  const usable = (images.data ?? []).filter((i) => i.visibility !== 'private' || i.owner === projectId);
-  const list = [...usable].sort((a, b) =>
-    (a.name ?? a.id).localeCompare(b.name ?? b.id),
+  const usable = (images.data ?? []).filter(
+    (i) => i.visibility !== 'private' || i.owner === projectId,
   );
+  const list = [...usable].sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id));
   return (
     <Panel
       title="Images"

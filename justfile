@@ -9,6 +9,7 @@ default:
 
 # Start the demo: builds the web console, then the BFF on http://127.0.0.1:8080 (the console at
 # /) over the embedded simulated cloud.
+[doc("Build the console and start the BFF on http://127.0.0.1:8080 over a simulated cloud")]
 demo *ARGS:
     npm run build -w web-client
     cargo run -p tidings -- serve {{ARGS}}
@@ -19,6 +20,7 @@ sim *ARGS:
 
 # Run every test: lints, Rust unit and integration tests, the @trpc/client conformance suite,
 # the TypeScript bindings, the Python JSON-RPC clients and the web client.
+[doc("Run every test")]
 test: lint test-rust fuzz-short test-conformance test-bindings test-python test-web test-deploy
 
 # The Redis bus tests need a real redis-server; without one they fail, saying so.
@@ -33,6 +35,7 @@ test-rust: redis-server
 # Fuzz the engine's request decoding briefly (part of `test`): every target for 500,000 runs
 # from the committed seeds only, with a fixed seed, so that the run is the same on every machine
 # (a regression pass over what was explored here; `just fuzz` explores further).
+[doc("Fuzz every target for 500,000 runs from the committed seeds (part of test)")]
 fuzz-short: (_fuzz "0" "fresh")
 
 # Fuzz the engine's request decoding (server/rpc/fuzz): each target for SECONDS, all targets or
@@ -41,6 +44,7 @@ fuzz-short: (_fuzz "0" "fresh")
 # Stable Rust is enough: without a sanitizer (`-s none`) cargo-fuzz needs no nightly flags. A
 # crash fails the recipe and leaves its input in server/rpc/fuzz/artifacts/<target>/; replay it
 # with `cd server/rpc/fuzz && cargo fuzz run -s none <target> <file>`.
+[doc("Fuzz the engine's request decoding for SECONDS per target (all, or those named)")]
 fuzz SECONDS="600" *TARGETS: (_fuzz SECONDS "keep" TARGETS)
 
 _fuzz SECONDS CORPUS *TARGETS:
@@ -74,6 +78,7 @@ nginx:
 # than 80 in front of two instances sharing one redis-server, the console's browser end-to-end
 # suite run through it; the README's former configuration is shown to refuse the login. Every
 # process is a child under target/deploy/, stopped by its pid.
+[doc("The documented nginx deployment in front of two instances, the browser suite through it")]
 test-deploy: redis-server nginx
     cargo build -p tidings
     npm run build -w web-client
@@ -94,6 +99,7 @@ test-python:
 
 # The web client: the console's build, its unit and type tests, and the console end to end in
 # headless Chromium (two tabs sharing one stream) against a real server.
+[doc("The console's build, the web client's unit and type tests, and the browser end-to-end suite")]
 test-web:
     cargo build -p tidings
     npm run build -w web-client
@@ -110,11 +116,15 @@ test-bindings:
     npm test -w bindings
 
 # Formatting and clippy, warnings as errors; ESLint and Prettier over the web client and the
-# bindings' tests (not the generated bindings: see .prettierignore and eslint.config.js).
+# bindings' tests (not the generated bindings: see .prettierignore and eslint.config.js); and
+# every recipe's description in `./dev` reads as a sentence of its own (just shows a recipe's
+# last comment line, or its doc attribute).
+[doc("Formatting, clippy, ESLint and Prettier, warnings as errors")]
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
     npm run lint
+    {{just_executable()}} --list | awk 'NR > 1 && !/# [A-Z]/ { print "recipe description cut short: " $0; bad = 1 } END { exit bad }'
 
 # Format the Rust code.
 fmt:
@@ -125,6 +135,7 @@ fmt:
 # (`cluster`); prints the tables and writes BENCHMARKS.md. Not part of `test`. Options go to
 # `tidings-bench run` (e.g. `just bench --only queries`; `just bench --only cluster` rewrites
 # only the scale-out section).
+[doc("The benchmark against a bare ceiling and stock tRPC; writes BENCHMARKS.md")]
 bench *ARGS: redis-server
     cargo build --release -p tidings -p tidings-bench
     ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; \
@@ -135,6 +146,7 @@ bench *ARGS: redis-server
 # upstream faults, for SECONDS of churn after a warm-up; samples the server's RSS and open file
 # descriptors and fails when they did not come back within bounds. `just soak 60` for a quick
 # run; further options go to `tidings-bench soak` (e.g. `just soak 600 --rss-factor 1.3`).
+[doc("A bounded soak of a real server: churn, faults, then a connection flood")]
 soak SECONDS="600" *ARGS:
     cargo build --release -p tidings -p tidings-bench
     ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; \

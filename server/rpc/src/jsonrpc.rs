@@ -45,7 +45,7 @@ pub use names::MethodNames;
 use crate::error::RpcError;
 use crate::procedure::{Ctx, ProcedureKind, Registry, RequestMeta, Transport};
 use methods::Shared;
-use notify::RunNotificationsLayer;
+use notify::{RunNotificationsLayer, Unanswered};
 
 /// JSON-RPC transport options.
 #[derive(Debug, Clone)]
@@ -211,6 +211,10 @@ async fn serve(State(endpoint): State<Arc<Endpoint>>, mut request: Request) -> R
         .clone()
         .build(endpoint.methods.clone(), stop);
     match service.call(request).await {
+        // JSON-RPC answers nothing to notifications; over HTTP that is 204 with no body.
+        Ok(response) if response.extensions().get::<Unanswered>().is_some() => {
+            StatusCode::NO_CONTENT.into_response()
+        }
         Ok(response) => response.map(axum::body::Body::new),
         Err(error) => {
             tracing::error!(error = %error, "JSON-RPC service failed");

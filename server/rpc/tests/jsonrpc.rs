@@ -170,6 +170,19 @@ impl Server {
             .unwrap()
     }
 
+    /// POSTs raw JSON text; returns the status and the body exactly as sent.
+    async fn post_text(&self, body: impl Into<String>) -> (u16, String) {
+        let response = reqwest::Client::new()
+            .post(format!("http://{}/rpc", self.addr))
+            .header("content-type", "application/json")
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
     /// POSTs raw JSON text; returns the status and the body (`Null` when empty).
     async fn post(&self, body: impl Into<String>) -> (u16, Value) {
         let response = reqwest::Client::new()
@@ -344,11 +357,21 @@ async fn application_errors_follow_the_error_table() {
 #[tokio::test]
 async fn notifications_run_without_a_reply() {
     let server = Server::spawn().await;
-    let (status, body) = server
-        .post(r#"{"jsonrpc":"2.0","method":"things.create","params":{"name":"n"}}"#)
+    // JSON-RPC 2.0: nothing is returned for a notification, nor for a batch of only
+    // notifications; over HTTP that is 204 No Content with an empty body.
+    let answer = server
+        .post_text(r#"{"jsonrpc":"2.0","method":"things.create","params":{"name":"n"}}"#)
         .await;
-    assert_eq!((status, body), (200, Value::Null));
+    assert_eq!(answer, (204, String::new()));
     assert_eq!(server.state.created.load(Ordering::SeqCst), 1);
+    let answer = server
+        .post_text(
+            r#"[{"jsonrpc":"2.0","method":"things.create","params":{"name":"k"}},
+                {"jsonrpc":"2.0","method":"things.create","params":[{"name":"l"}]}]"#,
+        )
+        .await;
+    assert_eq!(answer, (204, String::new()));
+    assert_eq!(server.state.created.load(Ordering::SeqCst), 3);
     let (_, body) = server
         .post(
             r#"[{"jsonrpc":"2.0","method":"things.create","params":[{"name":"m"}]},
@@ -359,13 +382,13 @@ async fn notifications_run_without_a_reply() {
         body,
         json!([{ "jsonrpc": "2.0", "id": "q", "result": ["a", "b"] }])
     );
-    assert_eq!(server.state.created.load(Ordering::SeqCst), 2);
+    assert_eq!(server.state.created.load(Ordering::SeqCst), 4);
     server
         .http()
         .notification("things.create", rpc_params![json!({ "name": "o" })])
         .await
         .unwrap();
-    assert_eq!(server.state.created.load(Ordering::SeqCst), 3);
+    assert_eq!(server.state.created.load(Ordering::SeqCst), 5);
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Notifications run. JSON-RPC 2.0 says a request without an id is still a request the server
 //! processes, only without a reply; jsonrpsee acknowledges notifications without calling the
 //! method. This middleware calls queries and mutations sent as notifications (alone or inside
-//! a batch) and drops their results, so a fire-and-forget mutation takes effect.
+//! a batch) and drops their results, so a fire-and-forget mutation takes effect; a request of
+//! only notifications is marked [`Unanswered`], for HTTP to answer 204 with no body.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -10,6 +11,11 @@ use jsonrpsee::server::middleware::rpc::{
     Batch, BatchEntry, MethodResponse, Notification, Request, RpcServiceT,
 };
 use jsonrpsee::types::{Id, TwoPointZero};
+
+/// In the extensions of a response to a notification or a batch of only notifications:
+/// nothing is to be answered.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Unanswered;
 
 /// Wraps jsonrpsee's RPC service; `callable` lists the methods a notification may run
 /// (queries and mutations: a subscription without an id could never be referred to again).
@@ -34,6 +40,14 @@ impl<Svc> tower::Layer<Svc> for RunNotificationsLayer {
             callable: self.callable.clone(),
         }
     }
+}
+
+/// Marks a response that answers nothing as [`Unanswered`].
+fn mark_unanswered(mut response: MethodResponse) -> MethodResponse {
+    if response.is_notification() {
+        response.extensions_mut().insert(Unanswered);
+    }
+    response
 }
 
 impl<Svc> RunNotifications<Svc>
@@ -88,7 +102,7 @@ where
         let this = self.clone();
         async move {
             this.run(&n).await;
-            this.inner.notification(n).await
+            mark_unanswered(this.inner.notification(n).await)
         }
     }
 
@@ -100,7 +114,7 @@ where
                     this.run(n).await;
                 }
             }
-            this.inner.batch(batch).await
+            mark_unanswered(this.inner.batch(batch).await)
         }
     }
 }

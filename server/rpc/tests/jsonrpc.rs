@@ -638,3 +638,83 @@ where
         }
     }
 }
+
+/// `error.data` of jsonrpsee's own limit errors is the same object as every other error's:
+/// the table's key, its HTTP status, and the method (`null` for a whole request).
+#[tokio::test]
+async fn limit_errors_carry_the_error_data_object() {
+    let server = Server::spawn().await;
+    let whole =
+        |code: &str, status: u16| json!({ "code": code, "httpStatus": status, "path": null });
+
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"things.create","params":{{"name":"{}"}}}}"#,
+        "x".repeat(5000)
+    );
+    let (status, body) = server.post(big).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], -32007, "{body}");
+    assert_eq!(
+        body["error"]["data"],
+        whole("PAYLOAD_TOO_LARGE", 413),
+        "{body}"
+    );
+
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"things.getAll"}"#;
+    let batch = format!("[{}]", [call; 5].join(","));
+    let (_, body) = server.post(batch.clone()).await;
+    assert_eq!(body["error"]["code"], -32010, "{body}");
+    assert_eq!(
+        body["error"]["data"],
+        whole("PAYLOAD_TOO_LARGE", 413),
+        "{body}"
+    );
+
+    // The same batch over a WebSocket.
+    let url = format!("ws://{}/rpc", server.addr).parse().unwrap();
+    let (mut tx, mut rx) = WsTransportClientBuilder::default()
+        .build(url)
+        .await
+        .unwrap();
+    tx.send(batch).await.unwrap();
+    let body = next_json(&mut rx).await;
+    assert_eq!(body["error"]["code"], -32010, "{body}");
+    assert_eq!(
+        body["error"]["data"],
+        whole("PAYLOAD_TOO_LARGE", 413),
+        "{body}"
+    );
+
+    // One subscription past the socket's allowance (2), named by its method.
+    for id in 1..=3 {
+        let subscribe = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"things.watch"}}"#);
+        tx.send(subscribe).await.unwrap();
+        let body = next_json(&mut rx).await;
+        assert_eq!(body["id"], id, "{body}");
+        if id < 3 {
+            assert!(body.get("result").is_some(), "{body}");
+            continue;
+        }
+        assert_eq!(body["error"]["code"], -32006, "{body}");
+        assert_eq!(
+            body["error"]["data"],
+            json!({ "code": "TOO_MANY_REQUESTS", "httpStatus": 429, "path": "things.watch" }),
+            "{body}"
+        );
+    }
+
+    // The one exception (docs/api.md says so): a WebSocket message over the size limit is
+    // refused by jsonrpsee before any of this code sees it, its `data` a plain string.
+    tx.send(format!(
+        r#"{{"jsonrpc":"2.0","id":9,"method":"{}"}}"#,
+        "x".repeat(5000)
+    ))
+    .await
+    .unwrap();
+    let body = next_json(&mut rx).await;
+    assert_eq!(body["error"]["code"], -32007, "{body}");
+    assert_eq!(
+        body["error"]["data"], "Exceeded max limit of 4096",
+        "{body}"
+    );
+}

@@ -60,13 +60,13 @@ async fn projects_get_all_takes_the_project_filter() {
     let alice = app.user("alice").await;
 
     let own = in_project(&alice, "projects.getAll", &demo).await;
-    assert_eq!(ids(own.data()), [demo.clone()]);
+    assert_eq!(ids(own.data()), std::slice::from_ref(&demo));
     let foreign = in_project(&alice, "projects.getAll", &ops).await;
     assert_eq!(foreign.error_code(), "FORBIDDEN", "{}", foreign.body);
     assert_eq!(foreign.status, 403);
 
     let admin = in_project(&app.admin(), "projects.getAll", &ops).await;
-    assert_eq!(ids(admin.data()), [ops.clone()]);
+    assert_eq!(ids(admin.data()), std::slice::from_ref(&ops));
     let unfiltered = app.query("projects.getAll", None).await;
     assert!(ids(unfiltered.data()).len() > 1, "{}", unfiltered.body);
 }

@@ -1013,7 +1013,7 @@ export type AppRouter = TRPCBuiltRouter<Root, {
     getActive: Query<ProjectFilter | null | undefined, Operation[]>;
   };
   projects: {
-    getAll: Query<void, Project[]>;
+    getAll: Query<ProjectFilter | null | undefined, Project[]>;
     getById: Query<ById, Project>;
     getQuotas: Query<QuotasInput, ProjectQuotas>;
   };
@@ -1023,7 +1023,7 @@ export type AppRouter = TRPCBuiltRouter<Root, {
   volumes: {
     attach: Mutation<AttachmentInput, null>;
     backups: {
-      getAll: Query<void, VolumeBackup[]>;
+      getAll: Query<ProjectFilter | null | undefined, VolumeBackup[]>;
     };
     create: Mutation<CreateVolumeInput, Volume>;
     delete: Mutation<ById, null>;

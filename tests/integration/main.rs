@@ -2,6 +2,7 @@
 
 mod attacks;
 mod auth;
+mod docs_claims;
 mod faults;
 mod jsonrpc;
 mod limits;

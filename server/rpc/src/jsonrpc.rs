@@ -45,7 +45,7 @@ pub use names::MethodNames;
 use crate::error::RpcError;
 use crate::procedure::{Ctx, ProcedureKind, Registry, RequestMeta, Transport};
 use methods::Shared;
-use notify::RunNotificationsLayer;
+use notify::{RunNotificationsLayer, Unanswered};
 
 /// JSON-RPC transport options.
 #[derive(Debug, Clone)]
@@ -180,11 +180,16 @@ fn service_builder(config: &JsonRpcConfig, callable: Arc<HashSet<&'static str>>)
         .max_response_body_size(config.max_response_body_bytes)
         .max_connections(config.max_connections)
         .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
-        .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_size))
+        // Checked by `RunNotifications`, which words the error like every other one.
+        .set_batch_request_config(BatchRequestConfig::Unlimited)
         .build();
+    let layer = RunNotificationsLayer {
+        callable,
+        max_batch: usize::try_from(config.max_batch_size).unwrap_or(usize::MAX),
+    };
     Server::builder()
         .set_config(server_config)
-        .set_rpc_middleware(RpcServiceBuilder::new().layer(RunNotificationsLayer { callable }))
+        .set_rpc_middleware(RpcServiceBuilder::new().layer(layer))
         .to_service_builder()
 }
 
@@ -211,6 +216,10 @@ async fn serve(State(endpoint): State<Arc<Endpoint>>, mut request: Request) -> R
         .clone()
         .build(endpoint.methods.clone(), stop);
     match service.call(request).await {
+        // JSON-RPC answers nothing to notifications; over HTTP that is 204 with no body.
+        Ok(response) if response.extensions().get::<Unanswered>().is_some() => {
+            StatusCode::NO_CONTENT.into_response()
+        }
         Ok(response) => response.map(axum::body::Body::new),
         Err(error) => {
             tracing::error!(error = %error, "JSON-RPC service failed");
@@ -265,11 +274,12 @@ pub fn error_response(error: &RpcError) -> Response {
         .into_response()
 }
 
-/// Refuses an HTTP request whose `id` JSON-RPC allows but jsonrpsee cannot carry (a negative or
+/// Refuses an HTTP request over the size limit (413, -32007), and one whose `id` JSON-RPC
+/// allows but jsonrpsee cannot carry (a negative or
 /// fractional number, a number past u64, or anything that is neither string, number nor null).
 /// jsonrpsee would take such a call for a notification: run it, answer nothing. It is answered
 /// instead with an invalid-request error and not run. Other bodies pass through unchanged
-/// (oversized ones to jsonrpsee's own 413; WebSocket messages are not screened).
+/// (WebSocket messages are not screened: jsonrpsee refuses an oversized one itself).
 async fn screen_ids(endpoint: &Endpoint, request: Request) -> Result<Request, Response> {
     use http::header::CONTENT_LENGTH;
     if request.method() != http::Method::POST {
@@ -281,23 +291,37 @@ async fn screen_ids(endpoint: &Endpoint, request: Request) -> Result<Request, Re
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > endpoint.max_body) {
-        return Ok(request);
+        return Err(too_large());
     }
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, endpoint.max_body)
         .await
-        .map_err(|_| {
-            error_response(&RpcError::new(
-                crate::error::ErrorCode::PayloadTooLarge,
-                "request body too large",
-            ))
-        })?;
+        .map_err(|_| too_large())?;
     if let Some(id) = unusable_id(&bytes) {
         return Err(error_response(&RpcError::bad_request(format!(
             "Invalid request id {id}: use a string, a non-negative integer or null"
         ))));
     }
     Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+/// HTTP 413 with jsonrpsee's -32007 "Request is too big" for a body over the limit, whether
+/// its length was declared or it was sent in chunks, with the table's `data` (`path` null).
+fn too_large() -> Response {
+    use jsonrpsee::types::error::{OVERSIZED_REQUEST_CODE, OVERSIZED_REQUEST_MSG};
+    let object = error::limit_error(
+        OVERSIZED_REQUEST_CODE,
+        OVERSIZED_REQUEST_MSG,
+        crate::error::ErrorCode::PayloadTooLarge,
+        None,
+    );
+    let body = serde_json::json!({ "jsonrpc": "2.0", "error": object, "id": null });
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// The first `id` of a request or batch that is not a string, an unsigned integer or null.

@@ -170,6 +170,19 @@ impl Server {
             .unwrap()
     }
 
+    /// POSTs raw JSON text; returns the status and the body exactly as sent.
+    async fn post_text(&self, body: impl Into<String>) -> (u16, String) {
+        let response = reqwest::Client::new()
+            .post(format!("http://{}/rpc", self.addr))
+            .header("content-type", "application/json")
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
     /// POSTs raw JSON text; returns the status and the body (`Null` when empty).
     async fn post(&self, body: impl Into<String>) -> (u16, Value) {
         let response = reqwest::Client::new()
@@ -344,11 +357,21 @@ async fn application_errors_follow_the_error_table() {
 #[tokio::test]
 async fn notifications_run_without_a_reply() {
     let server = Server::spawn().await;
-    let (status, body) = server
-        .post(r#"{"jsonrpc":"2.0","method":"things.create","params":{"name":"n"}}"#)
+    // JSON-RPC 2.0: nothing is returned for a notification, nor for a batch of only
+    // notifications; over HTTP that is 204 No Content with an empty body.
+    let answer = server
+        .post_text(r#"{"jsonrpc":"2.0","method":"things.create","params":{"name":"n"}}"#)
         .await;
-    assert_eq!((status, body), (200, Value::Null));
+    assert_eq!(answer, (204, String::new()));
     assert_eq!(server.state.created.load(Ordering::SeqCst), 1);
+    let answer = server
+        .post_text(
+            r#"[{"jsonrpc":"2.0","method":"things.create","params":{"name":"k"}},
+                {"jsonrpc":"2.0","method":"things.create","params":[{"name":"l"}]}]"#,
+        )
+        .await;
+    assert_eq!(answer, (204, String::new()));
+    assert_eq!(server.state.created.load(Ordering::SeqCst), 3);
     let (_, body) = server
         .post(
             r#"[{"jsonrpc":"2.0","method":"things.create","params":[{"name":"m"}]},
@@ -359,13 +382,13 @@ async fn notifications_run_without_a_reply() {
         body,
         json!([{ "jsonrpc": "2.0", "id": "q", "result": ["a", "b"] }])
     );
-    assert_eq!(server.state.created.load(Ordering::SeqCst), 2);
+    assert_eq!(server.state.created.load(Ordering::SeqCst), 4);
     server
         .http()
         .notification("things.create", rpc_params![json!({ "name": "o" })])
         .await
         .unwrap();
-    assert_eq!(server.state.created.load(Ordering::SeqCst), 3);
+    assert_eq!(server.state.created.load(Ordering::SeqCst), 5);
 }
 
 #[tokio::test]
@@ -614,4 +637,84 @@ where
             ReceivedMessage::Pong => continue,
         }
     }
+}
+
+/// `error.data` of jsonrpsee's own limit errors is the same object as every other error's:
+/// the table's key, its HTTP status, and the method (`null` for a whole request).
+#[tokio::test]
+async fn limit_errors_carry_the_error_data_object() {
+    let server = Server::spawn().await;
+    let whole =
+        |code: &str, status: u16| json!({ "code": code, "httpStatus": status, "path": null });
+
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"things.create","params":{{"name":"{}"}}}}"#,
+        "x".repeat(5000)
+    );
+    let (status, body) = server.post(big).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], -32007, "{body}");
+    assert_eq!(
+        body["error"]["data"],
+        whole("PAYLOAD_TOO_LARGE", 413),
+        "{body}"
+    );
+
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"things.getAll"}"#;
+    let batch = format!("[{}]", [call; 5].join(","));
+    let (_, body) = server.post(batch.clone()).await;
+    assert_eq!(body["error"]["code"], -32010, "{body}");
+    assert_eq!(
+        body["error"]["data"],
+        whole("PAYLOAD_TOO_LARGE", 413),
+        "{body}"
+    );
+
+    // The same batch over a WebSocket.
+    let url = format!("ws://{}/rpc", server.addr).parse().unwrap();
+    let (mut tx, mut rx) = WsTransportClientBuilder::default()
+        .build(url)
+        .await
+        .unwrap();
+    tx.send(batch).await.unwrap();
+    let body = next_json(&mut rx).await;
+    assert_eq!(body["error"]["code"], -32010, "{body}");
+    assert_eq!(
+        body["error"]["data"],
+        whole("PAYLOAD_TOO_LARGE", 413),
+        "{body}"
+    );
+
+    // One subscription past the socket's allowance (2), named by its method.
+    for id in 1..=3 {
+        let subscribe = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"things.watch"}}"#);
+        tx.send(subscribe).await.unwrap();
+        let body = next_json(&mut rx).await;
+        assert_eq!(body["id"], id, "{body}");
+        if id < 3 {
+            assert!(body.get("result").is_some(), "{body}");
+            continue;
+        }
+        assert_eq!(body["error"]["code"], -32006, "{body}");
+        assert_eq!(
+            body["error"]["data"],
+            json!({ "code": "TOO_MANY_REQUESTS", "httpStatus": 429, "path": "things.watch" }),
+            "{body}"
+        );
+    }
+
+    // The one exception (docs/api.md says so): a WebSocket message over the size limit is
+    // refused by jsonrpsee before any of this code sees it, its `data` a plain string.
+    tx.send(format!(
+        r#"{{"jsonrpc":"2.0","id":9,"method":"{}"}}"#,
+        "x".repeat(5000)
+    ))
+    .await
+    .unwrap();
+    let body = next_json(&mut rx).await;
+    assert_eq!(body["error"]["code"], -32007, "{body}");
+    assert_eq!(
+        body["error"]["data"], "Exceeded max limit of 4096",
+        "{body}"
+    );
 }

@@ -5,7 +5,7 @@ use tidings_openstack::IdKind;
 use tidings_openstack::model::{ComputeLimits, Project, VolumeQuota};
 use tidings_rpc::{Encoded, Registry, RpcError};
 
-use super::{AppCtx, ById, check_id, find, list, reading_in, session};
+use super::{AppCtx, ById, ProjectFilter, check_id, find, list, reading_in, session};
 use crate::error;
 use crate::state::AppState;
 use crate::updates::UpdateType::{Compute, Projects, Volumes};
@@ -19,9 +19,13 @@ pub(super) fn mount(r: &mut Registry<AppState>) {
         .invalidated_by_types([Compute.as_str(), Volumes.as_str()]);
 }
 
-/// The projects the caller has a role on (every project for an administrator).
-async fn get_all(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<Project>>, RpcError> {
-    list(&ctx, &ctx.state.sources.projects, None).await
+/// The projects the caller has a role on (every project for an administrator), or only the
+/// one named (FORBIDDEN without a role there).
+async fn get_all(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Encoded<Vec<Project>>, RpcError> {
+    list(&ctx, &ctx.state.sources.projects, input).await
 }
 
 async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Project, RpcError> {

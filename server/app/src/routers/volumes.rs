@@ -59,23 +59,34 @@ async fn get_snapshots(
     list(&ctx, &ctx.state.sources.snapshots, input).await
 }
 
-/// Backups carry no project: an administrator sees them all, anyone else those of volumes
-/// they may see.
-async fn get_backups(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<VolumeBackup>>, RpcError> {
+/// Backups carry no project: they belong to their volume's. An administrator sees them all,
+/// anyone else those of volumes they may see; narrowed to one project's volumes when asked
+/// (FORBIDDEN for a project the caller has no role on).
+async fn get_backups(
+    ctx: AppCtx,
+    input: Option<ProjectFilter>,
+) -> Result<Encoded<Vec<VolumeBackup>>, RpcError> {
     let session = session(&ctx)?;
-    if session.is_admin() {
-        return all(&ctx.state.sources.backups).await;
+    let project = input.and_then(|f| f.project_id);
+    match &project {
+        Some(project) => session.may_read(project)?,
+        None if session.is_admin() => return all(&ctx.state.sources.backups).await,
+        None => {}
     }
     let backups = ctx.state.sources.backups.get().await.map_err(unavailable)?;
     let volumes = ctx.state.sources.volumes.get().await.map_err(unavailable)?;
-    let mine: std::collections::HashSet<&str> = volumes
+    let visibility = session.visibility();
+    let of_volumes: std::collections::HashSet<&str> = volumes
         .iter()
-        .filter(|v| session.visibility().sees(v.scope()))
+        .filter(|v| match &project {
+            Some(project) => v.project() == Some(project.as_str()),
+            None => visibility.sees(v.scope()),
+        })
         .map(|v| v.id.as_str())
         .collect();
     let shown: Vec<&VolumeBackup> = backups
         .iter()
-        .filter(|b| mine.contains(b.volume_id.as_str()))
+        .filter(|b| of_volumes.contains(b.volume_id.as_str()))
         .collect();
     let json = serde_json::to_vec(&shown).map_err(RpcError::internal)?;
     Ok(Encoded::from_bytes(json.into()))

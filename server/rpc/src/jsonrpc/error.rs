@@ -1,6 +1,7 @@
 //! The one error table on the JSON-RPC wire: engine errors become JSON-RPC error objects whose
 //! `code` is the table's JSON-RPC number and whose `data` mirrors tRPC's (`{code, httpStatus,
-//! path}`), except input that does not deserialize, which is JSON-RPC's own `-32602`.
+//! path}`), except input that does not deserialize, which is JSON-RPC's own `-32602`, and
+//! jsonrpsee's own limits, which keep their numbers with the same `data`.
 
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::types::error::INVALID_PARAMS_CODE;
@@ -8,13 +9,14 @@ use serde::Serialize;
 
 use crate::error::{ErrorCode, RpcError};
 
-/// `data` of an application error: the tRPC key, the HTTP status and the method.
+/// `data` of an application error: the tRPC key, the HTTP status and the method (`null` for
+/// a limit on a whole request).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ErrorData<'a> {
     code: ErrorCode,
     http_status: u16,
-    path: &'a str,
+    path: Option<&'a str>,
 }
 
 /// The JSON-RPC error object for `error` raised by the procedure at `path`.
@@ -39,12 +41,24 @@ pub(crate) fn invalid_params(message: impl Into<String>, path: &str) -> ErrorObj
 }
 
 fn object(code: i32, error: &RpcError, path: &str) -> ErrorObjectOwned {
+    limit_error(code, &error.message, error.code, Some(path))
+}
+
+/// One of jsonrpsee's limit errors (its `code` and `message`, e.g. -32010 "The batch request
+/// was too large") with the table's `key` and the method at `path` in `data`, instead of
+/// jsonrpsee's plain-string `data`.
+pub(crate) fn limit_error(
+    code: i32,
+    message: &str,
+    key: ErrorCode,
+    path: Option<&str>,
+) -> ErrorObjectOwned {
     let data = ErrorData {
-        code: error.code,
-        http_status: error.code.http_status(),
+        code: key,
+        http_status: key.http_status(),
         path,
     };
-    ErrorObjectOwned::owned(code, error.message.clone(), Some(data))
+    ErrorObjectOwned::owned(code, message.to_owned(), Some(data))
 }
 
 fn is_invalid_input(error: &RpcError) -> bool {

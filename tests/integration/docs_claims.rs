@@ -1,5 +1,6 @@
 //! What docs/api.md claims, checked against a real server: the lists said to take a
-//! `{projectId}` filter narrow to that project, and refuse one the caller has no role on.
+//! `{projectId}` filter narrow to that project, and refuse one the caller has no role on; the
+//! subscription limit a WebSocket client meets is its session's.
 
 use std::collections::HashMap;
 
@@ -116,4 +117,76 @@ async fn lists_of_no_project_take_no_filter_and_a_project_changes_nothing() {
         let named = in_project(&alice, path, &ops).await;
         assert_eq!(named.data(), plain.data(), "{path}");
     }
+}
+
+/// The `n`th subscription on one tRPC WebSocket: its first answer (`started`, or an error).
+async fn trpc_ws_subscriptions(caller: &Caller, n: u64) -> Vec<Value> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let mut socket = caller.websocket("/trpc").await;
+    for id in 1..=n {
+        let subscribe = json!({ "id": id, "method": "subscription",
+            "params": { "path": "updates.subscribe", "input": null } });
+        socket
+            .send(Message::text(subscribe.to_string()))
+            .await
+            .expect("send");
+    }
+    let mut first: HashMap<u64, Value> = HashMap::new();
+    while first.len() < n as usize {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+            .await
+            .expect("an answer for every subscription")
+            .expect("open")
+            .expect("frame");
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let frame: Value = serde_json::from_str(&text).expect("JSON");
+        if let Some(id) = frame["id"].as_u64() {
+            first.entry(id).or_insert(frame);
+        }
+    }
+    (1..=n).map(|id| first.remove(&id).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn the_subscription_limit_a_websocket_client_meets_is_the_sessions() {
+    // docs/api.md: a session holds at most --max-streams-per-session (32) update streams over
+    // every transport, so the 33rd on one socket is refused whatever the socket's own cap.
+    let app = TestApp::spawn().await;
+    let bob = app.user("bob").await;
+    let answers = trpc_ws_subscriptions(&bob, 33).await;
+    let refused: Vec<&Value> = answers
+        .iter()
+        .filter(|a| a.get("error").is_some())
+        .collect();
+    assert_eq!(refused.len(), 1, "{answers:?}");
+    assert_eq!(refused[0]["error"]["data"]["code"], "TOO_MANY_REQUESTS");
+
+    // JSON-RPC over WebSocket, for another user: the same 32.
+    use jsonrpsee::core::client::SubscriptionClientT;
+    let alice = app.user("alice").await;
+    let client = alice.jsonrpc_ws().await;
+    let mut open = Vec::new();
+    let mut refusal = None;
+    for _ in 0..33 {
+        let subscribed: Result<jsonrpsee::core::client::Subscription<Value>, _> = client
+            .subscribe(
+                "updates.subscribe",
+                jsonrpsee::rpc_params![],
+                "updates.unsubscribe",
+            )
+            .await;
+        match subscribed {
+            Ok(subscription) => open.push(subscription),
+            Err(error) => refusal = Some(error.to_string()),
+        }
+    }
+    assert_eq!(open.len(), 32);
+    let refusal = refusal.expect("the 33rd refused");
+    assert!(
+        refusal.contains("TOO_MANY_REQUESTS") || refusal.contains("streams"),
+        "{refusal}"
+    );
 }

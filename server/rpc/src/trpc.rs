@@ -19,8 +19,10 @@ use axum::routing::any;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use ::http::HeaderValue;
+
 use crate::metrics::Metrics;
-use crate::procedure::Registry;
+use crate::procedure::{ProcedureKind, Registry};
 
 pub use envelope::result_envelope;
 /// A tRPC error answer to a whole request (one error object, no path), for checks that refuse
@@ -158,4 +160,16 @@ impl<S: Clone + Send + Sync + 'static> Trpc<S> {
             .route(&format!("{prefix}/"), any(root))
             .route(&format!("{prefix}/{{*path}}"), any(handler))
     }
+}
+
+/// `vary` on every tRPC response (HTTP replies and SSE streams alike).
+const VARY: HeaderValue = HeaderValue::from_static("trpc-accept, accept");
+
+/// The methods a procedure of `kind` answers over HTTP, for `Allow` on 405 replies.
+fn allowed_methods<S>(trpc: &Trpc<S>, kind: ProcedureKind) -> HeaderValue {
+    HeaderValue::from_static(match kind {
+        ProcedureKind::Mutation => "POST",
+        _ if trpc.config.allow_method_override => "GET, POST",
+        _ => "GET",
+    })
 }

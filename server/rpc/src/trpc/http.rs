@@ -13,20 +13,17 @@ use futures::stream::FuturesUnordered;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::value::RawValue;
 
-use super::Trpc;
 use super::cache;
 use super::envelope::{error_envelope, push_envelope};
 use super::request::{self, Query};
 use super::sse;
+use super::{Trpc, VARY, allowed_methods};
 use crate::body::Chunks;
 use crate::error::{ErrorCode, RpcError};
 use crate::metrics::CacheEvent;
 use crate::procedure::{
     Ctx, Payload, Procedure, ProcedureKind, RawInput, RequestMeta, Transport, no_procedure,
 };
-
-/// `vary` on every tRPC response.
-pub(super) const VARY: HeaderValue = HeaderValue::from_static("trpc-accept, accept");
 
 /// `vary` on responses that may be compressed.
 const VARY_ENCODED: HeaderValue = HeaderValue::from_static("trpc-accept, accept, accept-encoding");
@@ -238,14 +235,6 @@ pub(super) fn check_method<S: Clone + Send + Sync + 'static>(
             procedure.path()
         ),
     ))
-}
-
-pub(super) fn allowed_methods<S>(trpc: &Trpc<S>, kind: ProcedureKind) -> HeaderValue {
-    HeaderValue::from_static(match kind {
-        ProcedureKind::Mutation => "POST",
-        _ if trpc.config.allow_method_override => "GET, POST",
-        _ => "GET",
-    })
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Option<Bytes>, RpcError> {

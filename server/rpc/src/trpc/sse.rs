@@ -14,8 +14,7 @@ use http::{StatusCode, header};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::Trpc;
-use super::http::{VARY, allowed_methods};
+use super::{Trpc, VARY, allowed_methods};
 use crate::error::RpcError;
 use crate::event::{Event, Frame, Notice};
 use crate::metrics::SubscriberGuard;

@@ -95,9 +95,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TIDINGS_LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
     /// Directory of the built web console, served at `/` (`npm run build -w web-client`
-    /// writes it).
-    #[arg(long, env = "TIDINGS_CONSOLE_DIR", default_value = "web-client/dist")]
-    pub console_dir: PathBuf,
+    /// writes it); a relative path is taken from the current directory. Default: the
+    /// `web-client/dist` of the repository the binary was built from, wherever the server is
+    /// started, or `web-client/dist` in the current directory when that repository is gone.
+    #[arg(long, env = "TIDINGS_CONSOLE_DIR")]
+    pub console_dir: Option<PathBuf>,
     /// The update bus: `memory` (in-process, one instance) or `redis://host:6379[/db]`, shared
     /// by every instance behind one load balancer (one event log, one poller per source).
     #[arg(long, env = "TIDINGS_BUS", default_value = "memory", value_parser = parse_bus)]
@@ -395,7 +397,7 @@ mod tests {
         };
         assert_eq!(args.poll_interval, Duration::from_secs(2));
         assert_eq!(args.os_username, "admin");
-        assert_eq!(args.console_dir, PathBuf::from("web-client/dist"));
+        assert_eq!(args.console_dir, None);
         assert_eq!(args.bus, Bus::Memory);
         assert_eq!(args.lease_ttl, Duration::from_secs(10));
         assert_eq!(args.replay_events, 1024);

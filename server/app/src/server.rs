@@ -195,7 +195,10 @@ impl Tidings {
             cluster,
             sim,
             max_body_bytes: args.max_body_bytes,
-            console_dir: args.console_dir.clone(),
+            console_dir: args
+                .console_dir
+                .clone()
+                .unwrap_or_else(console::default_dir),
             limits: ServeLimits::from_args(args),
             origins: OriginPolicy {
                 public: args.public_origin.clone(),

@@ -19,6 +19,24 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
      object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
+/// The console of the repository this binary was built from (`web-client/dist` beside its
+/// sources), so that a server started from any directory finds it; when those sources are not
+/// on this machine, `web-client/dist` in the current directory.
+pub fn default_dir() -> PathBuf {
+    dir_in(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")))
+}
+
+/// `web-client/dist` of the repository at `root` when that repository is there, else the
+/// relative `web-client/dist`.
+fn dir_in(root: &Path) -> PathBuf {
+    let built_from = root.join("web-client/dist");
+    if root.join("web-client").is_dir() {
+        built_from
+    } else {
+        PathBuf::from("web-client/dist")
+    }
+}
+
 /// The console's files in `dir` at `/`, and `index.html` for client-side routes (paths whose
 /// last segment has no extension). Until the console is built, `/` says how to build it.
 /// Checked on each request, so building it does not need a restart. Every answer carries the
@@ -128,6 +146,19 @@ mod tests {
         server.abort();
         let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
         (head.to_owned(), body.to_owned())
+    }
+
+    #[test]
+    fn the_default_directory_is_the_repositorys_wherever_the_server_starts() {
+        let repo = console_dir("repo", false);
+        std::fs::create_dir_all(repo.join("web-client")).unwrap();
+        assert_eq!(dir_in(&repo), repo.join("web-client/dist"));
+        assert!(dir_in(&repo).is_absolute());
+        let gone = repo.join("no-such-repository");
+        assert_eq!(dir_in(&gone), PathBuf::from("web-client/dist"));
+        // This test's binary was built from this repository.
+        assert!(default_dir().is_absolute());
+        assert!(default_dir().ends_with("web-client/dist"));
     }
 
     #[tokio::test]

@@ -13,8 +13,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tidings::updates::UpdateType;
-use tidings_sim::{RunningSim, SimConfig};
-use tidings_tests::{Caller, RedisServer, SseReader, TestApp};
+use tidings_sim::RunningSim;
+use tidings_tests::{Caller, RedisServer, SseReader, TestApp, quiet_sim};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -358,17 +358,6 @@ async fn replay_over_the_trpc_websocket() {
         }
     }
     assert_eq!(got, missed);
-}
-
-/// A quiet simulator (no background activity, ticks on demand) that instances share.
-async fn quiet_sim() -> RunningSim {
-    tidings_sim::spawn(SimConfig {
-        activity_per_sec: 0.0,
-        tick: Duration::from_secs(3600),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator")
 }
 
 /// An instance on `redis` over `sim`, without coalescing, with `extra` flags.

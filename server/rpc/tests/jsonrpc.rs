@@ -185,15 +185,7 @@ impl Server {
 
     /// POSTs raw JSON text; returns the status and the body (`Null` when empty).
     async fn post(&self, body: impl Into<String>) -> (u16, Value) {
-        let response = reqwest::Client::new()
-            .post(format!("http://{}/rpc", self.addr))
-            .header("content-type", "application/json")
-            .body(body.into())
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
+        let (status, text) = self.post_text(body).await;
         let body = if text.is_empty() {
             Value::Null
         } else {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
+use tidings_tests::logins::{login_batch, outcome};
 use tidings_tests::{
     Caller, RedisServer, SseEvent, SseReader, quiet_sim, redis_instance, redis_instance_with,
 };
@@ -304,41 +305,15 @@ async fn redis_holds_token_hashes_and_ciphertext_that_open_no_session() {
     assert_eq!(at(&carol, &b.base).query("auth.me", None).await.status, 200);
 }
 
-/// One tRPC batch of `auth.login` calls for `user`, one per password; the error codes (or
-/// `OK`) in order.
-async fn login_batch(
+/// The outcomes of one tRPC batch of `auth.login` calls for `user` at `base`.
+async fn login_outcomes(
     http: &reqwest::Client,
     base: &str,
     user: &str,
     passwords: &[&str],
 ) -> Vec<String> {
-    let paths = vec!["auth.login"; passwords.len()].join(",");
-    let inputs: serde_json::Map<String, serde_json::Value> = passwords
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (i.to_string(), json!({ "username": user, "password": p })))
-        .collect();
-    let answers: serde_json::Value = http
-        .post(format!("{base}/trpc/{paths}?batch=1"))
-        .json(&inputs)
-        .send()
-        .await
-        .expect("batch")
-        .json()
-        .await
-        .expect("JSON");
-    answers
-        .as_array()
-        .expect("envelopes")
-        .iter()
-        .map(|a| match a.get("result") {
-            Some(_) => "OK".to_owned(),
-            None => a["error"]["data"]["code"]
-                .as_str()
-                .unwrap_or("?")
-                .to_owned(),
-        })
-        .collect()
+    let answers = login_batch(http, base, user, passwords).await;
+    answers.iter().map(outcome).collect()
 }
 
 #[tokio::test]
@@ -351,8 +326,8 @@ async fn guesses_spread_over_two_instances_share_one_throttle() {
     let guesses: Vec<&str> = guesses.iter().map(String::as_str).collect();
     let attacker = reqwest::Client::new();
     let (on_a, on_b) = tokio::join!(
-        login_batch(&attacker, &a.base, "bob", &guesses),
-        login_batch(&attacker, &b.base, "bob", &guesses),
+        login_outcomes(&attacker, &a.base, "bob", &guesses),
+        login_outcomes(&attacker, &b.base, "bob", &guesses),
     );
     let refused = on_a
         .iter()
@@ -364,12 +339,15 @@ async fn guesses_spread_over_two_instances_share_one_throttle() {
     assert!(sim.sim.stats().password_checks("bob").refused <= 5);
     // The pair is locked on every instance, even for the right password ...
     for base in [&a.base, &b.base] {
-        let right = login_batch(&attacker, base, "bob", &["bob"]).await;
+        let right = login_outcomes(&attacker, base, "bob", &["bob"]).await;
         assert_eq!(right, ["TOO_MANY_REQUESTS"], "{base}");
     }
     // ... but not for the real user at another address.
     let real = tidings_tests::client_from("127.0.0.2".parse().unwrap());
-    assert_eq!(login_batch(&real, &b.base, "bob", &["bob"]).await, ["OK"]);
+    assert_eq!(
+        login_outcomes(&real, &b.base, "bob", &["bob"]).await,
+        ["OK"]
+    );
     // Redis names neither the user nor the address.
     for (key, value) in redis.dump().await {
         let text = format!("{key} {}", String::from_utf8_lossy(&value));

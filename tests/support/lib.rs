@@ -1,6 +1,7 @@
 //! Test support: a real Tidings server on port 0 over the real simulator, with typed helpers to
 //! query, mutate and subscribe over HTTP.
 
+pub mod logins;
 pub mod redis;
 pub mod sse;
 

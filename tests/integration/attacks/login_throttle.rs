@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tidings_tests::logins::{login_batch, outcome};
 use tidings_tests::{ADMIN_TOKEN, TestApp, client_from};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -21,17 +22,6 @@ const REAL_USER: &str = "127.0.0.2";
 
 fn ip(text: &str) -> IpAddr {
     text.parse().expect("address")
-}
-
-/// `data.code` of a tRPC or JSON-RPC error envelope, `"OK"` for a result.
-fn outcome(envelope: &Value) -> String {
-    if envelope.get("result").is_some() {
-        return "OK".to_owned();
-    }
-    envelope["error"]["data"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("not an envelope: {envelope}"))
-        .to_owned()
 }
 
 /// Checks that every answer is a wrong password or a refusal, and how many of each.
@@ -67,31 +57,6 @@ fn at_most_a_pair_got_through(app: &TestApp, outcomes: &[String]) {
     keystone_checked_at_most_a_pair(app);
 }
 
-/// One tRPC HTTP batch of `auth.login` calls for `user` with `passwords`, from `http`.
-async fn login_batch(
-    http: &reqwest::Client,
-    app: &TestApp,
-    user: &str,
-    passwords: &[String],
-) -> Vec<Value> {
-    let paths = vec!["auth.login"; passwords.len()].join(",");
-    let inputs: serde_json::Map<String, Value> = passwords
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (i.to_string(), json!({ "username": user, "password": p })))
-        .collect();
-    let response = http
-        .post(format!("{}/trpc/{paths}?batch=1", app.base))
-        .json(&inputs)
-        .send()
-        .await
-        .expect("batch");
-    let answers: Value = response.json().await.expect("JSON");
-    let answers = answers.as_array().expect("an array of envelopes").clone();
-    assert_eq!(answers.len(), passwords.len());
-    answers
-}
-
 fn wrong_passwords(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("guess-{i}")).collect()
 }
@@ -111,7 +76,7 @@ async fn login_once(http: &reqwest::Client, app: &TestApp, user: &str, password:
 async fn a_trpc_batch_of_64_logins_reaches_keystone_at_most_five_times() {
     let app = TestApp::spawn().await;
     let http = reqwest::Client::new();
-    let answers = login_batch(&http, &app, "bob", &wrong_passwords(GUESSES)).await;
+    let answers = login_batch(&http, &app.base, "bob", &wrong_passwords(GUESSES)).await;
     let (wrong, refused) = tally(&answers.iter().map(outcome).collect::<Vec<_>>());
     keystone_checked_at_most_a_pair(&app);
     assert!(wrong as u64 <= PER_PAIR && refused >= GUESSES - PER_PAIR as usize);
@@ -191,7 +156,7 @@ async fn several_batches_at_once_reach_keystone_at_most_five_times() {
     let app = TestApp::spawn().await;
     let http = reqwest::Client::new();
     let guesses = wrong_passwords(GUESSES);
-    let batches = (0..4).map(|_| login_batch(&http, &app, "bob", &guesses));
+    let batches = (0..4).map(|_| login_batch(&http, &app.base, "bob", &guesses));
     let outcomes: Vec<String> = futures::future::join_all(batches)
         .await
         .iter()
@@ -207,7 +172,7 @@ async fn a_batch_of_wrong_guesses_ending_in_the_right_one_neither_logs_in_nor_re
     let http = reqwest::Client::new();
     let mut guesses = wrong_passwords(GUESSES - 1);
     guesses.push("bob".to_owned());
-    let answers = login_batch(&http, &app, "bob", &guesses).await;
+    let answers = login_batch(&http, &app.base, "bob", &guesses).await;
     assert_eq!(
         outcome(&answers[GUESSES - 1]),
         "TOO_MANY_REQUESTS",
@@ -227,10 +192,10 @@ async fn a_batch_of_wrong_guesses_ending_in_the_right_one_neither_logs_in_nor_re
 async fn a_flood_from_one_address_does_not_lock_the_user_out_of_another() {
     let app = TestApp::spawn().await;
     let attacker = client_from(ip(ATTACKER));
-    let answers = login_batch(&attacker, &app, "bob", &wrong_passwords(GUESSES)).await;
+    let answers = login_batch(&attacker, &app.base, "bob", &wrong_passwords(GUESSES)).await;
     tally(&answers.iter().map(outcome).collect::<Vec<_>>());
     let (more, real_user) = (wrong_passwords(GUESSES), client_from(ip(REAL_USER)));
-    let flooding = login_batch(&attacker, &app, "bob", &more);
+    let flooding = login_batch(&attacker, &app.base, "bob", &more);
     let real = login_once(&real_user, &app, "bob", "bob");
     let (flooded, real) = tokio::join!(flooding, real);
     assert_eq!(outcome(&real), "OK", "{real}");

@@ -280,9 +280,7 @@ impl Tidings {
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz).with_state(self.state.clone()))
             .fallback_service(console::console(&self.console_dir));
-        if let Some(metrics) = self.metrics_access.main_router(&self.metrics) {
-            router = router.merge(metrics);
-        }
+        router = router.merge(self.metrics_access.main_router(&self.metrics));
         let origins = Arc::new(self.origins.listening_on(addr));
         if self.origins.public.is_empty() && addr.ip().is_unspecified() {
             tracing::warn!(

@@ -25,12 +25,20 @@ pub struct MetricsAccess {
 }
 
 impl MetricsAccess {
-    /// `/metrics` for the main listener: with a token and no listener of its own; otherwise
-    /// nothing (the path answers 404 like any other unknown one).
-    pub fn main_router(&self, metrics: &Metrics) -> Option<Router> {
+    /// `/metrics` for the main listener: with a token and no listener of its own; otherwise a
+    /// 404 that says where they are (the path is the server's, never the console's page).
+    pub fn main_router(&self, metrics: &Metrics) -> Router {
         match (&self.listen, &self.token) {
-            (None, Some(_)) => Some(self.router(metrics)),
-            _ => None,
+            (None, Some(_)) => self.router(metrics),
+            _ => Router::new().route(
+                "/metrics",
+                axum::routing::any(|| async {
+                    (
+                        http::StatusCode::NOT_FOUND,
+                        "metrics are not served here: see --metrics-listen and --metrics-token\n",
+                    )
+                }),
+            ),
         }
     }
 

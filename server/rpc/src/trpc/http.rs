@@ -44,91 +44,129 @@ pub(super) async fn handle<S: Clone + Send + Sync + 'static>(
             .body(Body::empty())
             .unwrap_or_default();
     }
-    match prepare(&trpc, req).await {
-        Ok(response) | Err(response) => response,
+    let parsed = match Parsed::read(&trpc, req).await {
+        Ok(parsed) => parsed,
+        Err(e) => return whole_request_error(&e),
+    };
+    match parsed.lone_subscription() {
+        Some(procedure) => stream_subscription(&trpc, parsed, procedure),
+        None => answer_calls(&trpc, parsed).await,
     }
 }
 
-async fn prepare<S: Clone + Send + Sync + 'static>(
-    trpc: &Arc<Trpc<S>>,
-    req: Request,
-) -> Result<Response, Response> {
-    let (parts, body) = req.into_parts();
-    let query = Query::parse(parts.uri.query());
-    let prefix = trpc.config.prefix.trim_end_matches('/');
-    let rest = parts.uri.path().strip_prefix(prefix).unwrap_or("");
-    let paths = request::paths(rest, query.batch).map_err(|e| whole_request_error(&e))?;
-    if parts.method != Method::GET {
-        request::check_content_type(&parts.headers).map_err(|e| whole_request_error(&e))?;
-    }
-    let connection_params = request::connection_params(query.connection_params.as_deref())
-        .map_err(|e| whole_request_error(&e))?;
-    let jsonl = request::wants_jsonl(&parts.headers);
-    if jsonl && !query.batch {
-        return Err(whole_request_error(&RpcError::bad_request(
-            "Streaming requests must be batched (you can do a batch of 1)",
-        )));
-    }
-    if paths.len() > trpc.config.max_batch_size {
-        return Err(whole_request_error(&RpcError::bad_request(
-            "Batch call exceeds maximum size",
-        )));
-    }
-    let calls: Vec<Call<'_, S>> = paths
-        .into_iter()
-        .map(|path| Call {
-            procedure: trpc.registry.get(&path),
-            path,
-        })
-        .collect();
-    check_mixed_kinds(&calls).map_err(|e| whole_request_error(&e))?;
+/// A request read and checked as a whole: its calls resolved against the registry, its input
+/// text read, its context built. Every error here is a whole-request error.
+struct Parsed<'a, S> {
+    method: Method,
+    query: Query,
+    calls: Vec<Call<'a, S>>,
+    /// The client asked for `httpBatchStreamLink`'s JSON lines.
+    jsonl: bool,
+    /// The `input=` parameter (GET) or the body (POST), not yet split per call.
+    input_text: Option<Bytes>,
+    ctx: Ctx<S>,
+}
 
-    let input_text = match parts.method {
-        Method::GET => query.input.map(Bytes::from),
-        Method::POST => read_body(body, trpc.config.max_body_bytes)
-            .await
-            .map_err(|e| whole_request_error(&e))?,
-        _ => None,
-    };
-    let meta = Arc::new(RequestMeta {
-        connection_params,
-        connection_params_in_url: true,
-        ..RequestMeta::arrived(Transport::TrpcHttp, parts.headers, &parts.extensions)
-    });
-    let ctx = Ctx {
-        state: trpc.state.clone(),
-        meta,
-    };
-
-    if let [
-        Call {
-            path,
-            procedure: Some(p),
-        },
-    ] = calls.as_slice()
-        && p.kind() == ProcedureKind::Subscription
-        && !query.batch
-    {
-        let header_id = ctx
-            .meta
-            .headers
-            .get("last-event-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let input = RawInput {
-            json: input_text,
-            last_event_id: header_id.or(query.last_event_id),
+impl<'a, S: Clone + Send + Sync + 'static> Parsed<'a, S> {
+    async fn read(trpc: &'a Trpc<S>, req: Request) -> Result<Self, RpcError> {
+        let (parts, body) = req.into_parts();
+        let mut query = Query::parse(parts.uri.query());
+        let prefix = trpc.config.prefix.trim_end_matches('/');
+        let rest = parts.uri.path().strip_prefix(prefix).unwrap_or("");
+        let paths = request::paths(rest, query.batch)?;
+        if parts.method != Method::GET {
+            request::check_content_type(&parts.headers)?;
+        }
+        let connection_params = request::connection_params(query.connection_params.as_deref())?;
+        let jsonl = request::wants_jsonl(&parts.headers);
+        if jsonl && !query.batch {
+            return Err(RpcError::bad_request(
+                "Streaming requests must be batched (you can do a batch of 1)",
+            ));
+        }
+        if paths.len() > trpc.config.max_batch_size {
+            return Err(RpcError::bad_request("Batch call exceeds maximum size"));
+        }
+        let calls: Vec<Call<'a, S>> = paths
+            .into_iter()
+            .map(|path| Call {
+                procedure: trpc.registry.get(&path),
+                path,
+            })
+            .collect();
+        check_mixed_kinds(&calls)?;
+        let input_text = match parts.method {
+            Method::GET => query.input.take().map(Bytes::from),
+            Method::POST => read_body(body, trpc.config.max_body_bytes).await?,
+            _ => None,
         };
-        let method_check = check_method(trpc, &parts.method, p);
-        return Ok(sse::respond(
-            trpc.clone(),
-            ctx,
-            path.clone(),
-            input,
-            method_check,
-        ));
+        let meta = Arc::new(RequestMeta {
+            connection_params,
+            connection_params_in_url: true,
+            ..RequestMeta::arrived(Transport::TrpcHttp, parts.headers, &parts.extensions)
+        });
+        Ok(Parsed {
+            method: parts.method,
+            query,
+            calls,
+            jsonl,
+            input_text,
+            ctx: Ctx {
+                state: trpc.state.clone(),
+                meta,
+            },
+        })
     }
 
+    /// The procedure when the request is one unbatched call of a subscription: served as SSE.
+    fn lone_subscription(&self) -> Option<&'a Procedure<S>> {
+        match self.calls.as_slice() {
+            [
+                Call {
+                    procedure: Some(p), ..
+                },
+            ] if p.kind() == ProcedureKind::Subscription && !self.query.batch => Some(*p),
+            _ => None,
+        }
+    }
+}
+
+/// One subscription over SSE; `Last-Event-Id` (header) wins over `lastEventId=` (query).
+fn stream_subscription<S: Clone + Send + Sync + 'static>(
+    trpc: &Arc<Trpc<S>>,
+    parsed: Parsed<'_, S>,
+    procedure: &Procedure<S>,
+) -> Response {
+    let header_id = parsed
+        .ctx
+        .meta
+        .headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let input = RawInput {
+        json: parsed.input_text,
+        last_event_id: header_id.or(parsed.query.last_event_id),
+    };
+    let method_check = check_method(trpc, &parsed.method, procedure);
+    let path = procedure.path().to_owned();
+    sse::respond(trpc.clone(), parsed.ctx, path, input, method_check)
+}
+
+/// Queries or mutations, one or a batch: each call's input checked, then all run at once and
+/// answered as one JSON reply or as JSON lines in completion order.
+async fn answer_calls<S: Clone + Send + Sync + 'static>(
+    trpc: &Arc<Trpc<S>>,
+    parsed: Parsed<'_, S>,
+) -> Response {
+    let Parsed {
+        method,
+        query,
+        calls,
+        jsonl,
+        input_text,
+        ctx,
+    } = parsed;
     let inputs = if query.batch {
         BatchInputs::parse(input_text)
     } else {
@@ -137,7 +175,7 @@ async fn prepare<S: Clone + Send + Sync + 'static>(
     let mut allow = None;
     let mut prepared = Vec::with_capacity(calls.len());
     for (index, call) in calls.iter().enumerate() {
-        let checked = resolve(trpc, &parts.method, call, query.batch)
+        let checked = resolve(trpc, &method, call, query.batch)
             .and_then(|p| Ok((p, inputs.input_for(index, p)?)));
         if let Err(e) = &checked
             && e.code == ErrorCode::MethodNotSupported
@@ -148,7 +186,7 @@ async fn prepare<S: Clone + Send + Sync + 'static>(
         prepared.push(checked.map(|(_, input)| input));
     }
     if jsonl {
-        return Ok(jsonl_response(trpc.clone(), ctx, calls, prepared));
+        return jsonl_response(trpc.clone(), ctx, calls, prepared);
     }
     let futures = calls.iter().zip(prepared).map(|(call, prepared)| {
         let ctx = ctx.clone();
@@ -166,7 +204,7 @@ async fn prepare<S: Clone + Send + Sync + 'static>(
         batch: query.batch,
         allow,
     };
-    let cacheable = parts.method == Method::GET;
+    let cacheable = method == Method::GET;
     let mut response = reply
         .into_response(trpc, &ctx.meta.headers, cacheable)
         .await;
@@ -175,7 +213,7 @@ async fn prepare<S: Clone + Send + Sync + 'static>(
             response.headers_mut().append(name, value);
         }
     }
-    Ok(response)
+    response
 }
 
 /// Procedures of different kinds may not share a batch (unknown paths do not count).

@@ -12,6 +12,8 @@
 //! - [`runner`]: the whole run, in order.
 //! - [`scale_out`]: the fan-out over two instances sharing one Redis, against one instance.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod bare;
 pub mod cli;
 pub mod client;

@@ -16,6 +16,8 @@
 //! - [`telemetry`]: structured logging.
 //! - [`metrics`]: the Prometheus series at `/metrics` (engine, update bus, upstream).
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod auth;
 pub mod cluster;
 pub mod config;

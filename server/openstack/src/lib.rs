@@ -12,6 +12,8 @@
 //!   segments); [`ids`]: the shape of each kind of id, checked before an id goes in a URL.
 //! - [`error`]: [`Error`] and [`ErrorKind`]; `de`: deserializers for OpenStack's quirks.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod auth;
 mod cinder;
 mod client;

@@ -14,6 +14,8 @@
 //! - [`typescript`]: the TypeScript bindings (wire types, `AppRouter`, `UPDATE_QUERY_MAP`).
 //! - `fuzzing` (hidden): the transports' request decoders, for the fuzz targets and property tests.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod error;
 pub mod event;
 

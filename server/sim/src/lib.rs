@@ -18,6 +18,8 @@
 //! `/volume/v3/{project_id}`, Glance at `/image` (`/v2/...`), Neutron at `/network`
 //! (`/v2.0/...`), control at `/_sim`.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod activity;
 mod api;
 mod clock;

@@ -15,7 +15,7 @@ pub(super) fn mount(r: &mut Registry<AppState>) {
 
 /// Input of `admin.notify`.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
-pub struct NotifyInput {
+pub(crate) struct NotifyInput {
     /// What changed.
     #[serde(rename = "type")]
     pub kind: UpdateType,
@@ -28,7 +28,7 @@ pub struct NotifyInput {
 /// What `admin.notify` did.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct NotifyResult {
+pub(crate) struct NotifyResult {
     /// The id of the latest event after the notice (coalesced notices may be sent a little
     /// later, with a larger id).
     pub last_event_id: String,

@@ -17,7 +17,7 @@ pub(super) fn mount(r: &mut Registry<AppState>) {
 
 /// Input of `auth.login`. `Debug` hides the password.
 #[derive(Clone, Serialize, Deserialize, specta::Type)]
-pub struct LoginInput {
+pub(crate) struct LoginInput {
     /// Keystone user name.
     pub username: String,
     /// Keystone password (checked by Keystone, kept on the server only).
@@ -40,7 +40,7 @@ impl std::fmt::Debug for LoginInput {
 
 /// What `auth.login` returns. `Debug` hides the token.
 #[derive(Clone, Serialize, Deserialize, specta::Type)]
-pub struct LoginResult {
+pub(crate) struct LoginResult {
     /// The session token, for clients without cookies: send it as `Authorization: Bearer
     /// <token>` (or the `token` connection parameter of a WebSocket). Browsers need not keep
     /// it: the HttpOnly cookie set with this answer carries the session.
@@ -96,7 +96,7 @@ async fn logout(ctx: AppCtx, _: ()) -> Result<(), RpcError> {
 /// What `auth.streamTicket` returns.
 #[derive(Clone, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct StreamTicket {
+pub(crate) struct StreamTicket {
     /// Opens one `updates.subscribe` over SSE as the caller's session: pass it as the
     /// `ticket` connection parameter (`httpSubscriptionLink({ connectionParams: { ticket } })`).
     /// Usable once, until it expires or the session ends.

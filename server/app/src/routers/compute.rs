@@ -121,7 +121,7 @@ async fn get_limits(ctx: AppCtx, input: Option<ProjectFilter>) -> Result<Compute
 /// Input of `compute.instances.create`.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct CreateInstanceInput {
+pub(crate) struct CreateInstanceInput {
     /// The project that will own the instance.
     pub project_id: String,
     /// Its name.
@@ -221,7 +221,7 @@ async fn stop_instance(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
 
 /// Input of `compute.instances.reboot`.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
-pub struct RebootInput {
+pub(crate) struct RebootInput {
     /// The instance.
     pub id: String,
     /// A hard reboot (power cycle) instead of a soft one.

@@ -45,7 +45,7 @@ async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Image, RpcError> {
 /// Input of `images.create`: registers an image record (its data is uploaded separately).
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct CreateImageInput {
+pub(crate) struct CreateImageInput {
     /// The project that will own the image; absent: the caller's first project (the service
     /// project for an administrator).
     #[serde(default)]

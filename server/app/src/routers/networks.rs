@@ -87,7 +87,7 @@ async fn get_security_groups(
 /// Input of `networks.create`.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct CreateNetworkInput {
+pub(crate) struct CreateNetworkInput {
     /// The project that will own the network.
     pub project_id: String,
     /// Its name.

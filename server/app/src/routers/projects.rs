@@ -43,7 +43,7 @@ async fn get_by_id(ctx: AppCtx, input: ById) -> Result<Project, RpcError> {
 /// Input of `projects.getQuotas`.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct QuotasInput {
+pub(crate) struct QuotasInput {
     /// The project.
     pub project_id: String,
 }
@@ -51,7 +51,7 @@ pub struct QuotasInput {
 /// A project's limits and usage across services.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct ProjectQuotas {
+pub(crate) struct ProjectQuotas {
     /// Nova limits and usage.
     pub compute: ComputeLimits,
     /// Cinder quotas and usage.

@@ -99,7 +99,7 @@ async fn get_types(ctx: AppCtx, _: ()) -> Result<Encoded<Vec<VolumeType>>, RpcEr
 /// Input of `volumes.create`.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct CreateVolumeInput {
+pub(crate) struct CreateVolumeInput {
     /// The project that will own the volume.
     pub project_id: String,
     /// Its name.
@@ -173,7 +173,7 @@ async fn delete(ctx: AppCtx, input: ById) -> Result<(), RpcError> {
 /// Input of `volumes.attach` and `volumes.detach`.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct AttachmentInput {
+pub(crate) struct AttachmentInput {
     /// The volume.
     pub volume_id: String,
     /// The instance.

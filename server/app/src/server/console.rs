@@ -15,14 +15,14 @@ use tower_http::services::ServeDir;
 /// `fetch`, `EventSource` and same-origin WebSockets), the `data:` icon of its `index.html`,
 /// no plugins, and no page may frame it. The built console has no inline script or style
 /// (React sets `style` through the DOM, which CSP does not govern).
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
      object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// The console of the repository this binary was built from (`web-client/dist` beside its
 /// sources), so that a server started from any directory finds it; when those sources are not
 /// on this machine, `web-client/dist` in the current directory.
-pub fn default_dir() -> PathBuf {
+pub(crate) fn default_dir() -> PathBuf {
     dir_in(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")))
 }
 
@@ -41,7 +41,7 @@ fn dir_in(root: &Path) -> PathBuf {
 /// last segment has no extension). Until the console is built, `/` says how to build it.
 /// Checked on each request, so building it does not need a restart. Every answer carries the
 /// console's security headers ([`secure`]).
-pub fn console(dir: &Path) -> Router {
+pub(crate) fn console(dir: &Path) -> Router {
     let dir = Arc::new(dir.to_path_buf());
     Router::new()
         .fallback_service(ServeDir::new(dir.as_path()))

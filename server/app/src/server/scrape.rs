@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Where `/metrics` is served and what it asks for.
 #[derive(Debug, Clone, Default)]
-pub struct MetricsAccess {
+pub(crate) struct MetricsAccess {
     /// `--metrics-token`: the bearer token a scrape must send; `None` asks for none.
     pub token: Option<Arc<str>>,
     /// `--metrics-listen`: the address of the metrics listener; `None` for none.
@@ -27,7 +27,7 @@ pub struct MetricsAccess {
 impl MetricsAccess {
     /// `/metrics` for the main listener: with a token and no listener of its own; otherwise a
     /// 404 that says where they are (the path is the server's, never the console's page).
-    pub fn main_router(&self, metrics: &Metrics) -> Router {
+    pub(crate) fn main_router(&self, metrics: &Metrics) -> Router {
         match (&self.listen, &self.token) {
             (None, Some(_)) => self.router(metrics),
             _ => Router::new().route(
@@ -43,7 +43,7 @@ impl MetricsAccess {
     }
 
     /// `/metrics`, behind the token when one is set.
-    pub fn router(&self, metrics: &Metrics) -> Router {
+    pub(crate) fn router(&self, metrics: &Metrics) -> Router {
         let router = metrics.router();
         match &self.token {
             Some(token) => router.layer(middleware::from_fn_with_state(token.clone(), bearer)),
@@ -52,7 +52,7 @@ impl MetricsAccess {
     }
 
     /// Logs where `/metrics` can be read.
-    pub fn announce(&self, metrics_addr: Option<SocketAddr>) {
+    pub(crate) fn announce(&self, metrics_addr: Option<SocketAddr>) {
         match (metrics_addr, &self.token) {
             (Some(addr), token) => {
                 tracing::info!(%addr, token = token.is_some(), "metrics listening");
@@ -66,7 +66,7 @@ impl MetricsAccess {
 }
 
 /// Serves `/metrics` on `listener` until `shutdown` is cancelled.
-pub async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) {
+pub(crate) async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) {
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await;

@@ -22,7 +22,7 @@ pub(crate) struct Query {
 }
 
 impl Query {
-    pub fn parse(query: Option<&str>) -> Self {
+    pub(crate) fn parse(query: Option<&str>) -> Self {
         let mut out = Query::default();
         let mut upper_last_event_id = None;
         for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {

@@ -86,3 +86,57 @@ async fn after_a_server_restart_resuming_clients_are_told_to_resync() {
         .expect("live notices follow");
     assert_eq!(next.json()["type"], "networks");
 }
+
+/// `/readyz`'s body.
+async fn readiness(app: &TestApp) -> serde_json::Value {
+    let reply = app.http.get(format!("{}/readyz", app.base)).send().await;
+    reply.expect("readyz").json().await.expect("json")
+}
+
+#[tokio::test]
+async fn a_service_refusing_tokens_is_told_from_an_outage_and_costs_no_login_per_poll() {
+    let app = TestApp::spawn().await;
+    app.sim.inject(Fault::new(
+        Service::Compute,
+        FaultKind::Status { status: 401 },
+    ));
+    assert!(
+        app.readiness_becomes(503).await,
+        "refusals mark sources down"
+    );
+    let ready = readiness(&app).await;
+    assert_eq!(ready["causes"]["instances"], "unauthorized", "{ready}");
+    assert!(ready["causes"].get("volumes").is_none(), "{ready}");
+    // Polls every 100 ms go on, but the refused token was renewed once and the refusal now
+    // backs off: no password login per poll.
+    let logins = || app.sim.stats().password_checks("admin").accepted;
+    let before = logins();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        logins() - before <= 1,
+        "{} logins in 3 s of refused polls",
+        logins() - before
+    );
+    // A user's call to the refusing service says what it is.
+    let instance = app.query("compute.instances.getAll", None).await.data()[0]["id"].clone();
+    let reply = app
+        .mutate("compute.instances.stop", json!({ "id": instance }))
+        .await;
+    assert_eq!(reply.error_code(), "BAD_GATEWAY");
+    assert!(
+        reply
+            .body
+            .to_string()
+            .contains("refuses this server's tokens"),
+        "{}",
+        reply.body
+    );
+    // An outage reads differently, and recovery is seen.
+    app.sim.clear_faults();
+    assert!(app.readiness_becomes(200).await, "accepted again");
+    app.sim
+        .inject(Fault::new(Service::Compute, FaultKind::Drop));
+    assert!(app.readiness_becomes(503).await);
+    let ready = readiness(&app).await;
+    assert_eq!(ready["causes"]["instances"], "unreachable", "{ready}");
+}

@@ -26,6 +26,17 @@ pub fn upstream(error: UpstreamError) -> RpcError {
                 format!("{service} did not answer in time"),
             )
         }
+        ErrorKind::Refused => {
+            // The client logged the refusal when it began.
+            tracing::debug!(service, error = %error, "upstream refuses the tokens");
+            RpcError::new(
+                ErrorCode::BadGateway,
+                format!(
+                    "{service} refuses this server's tokens (401 Unauthorized): an upstream \
+                     configuration problem"
+                ),
+            )
+        }
         ErrorKind::Unavailable => {
             tracing::warn!(service, error = %error, "upstream unavailable");
             RpcError::new(

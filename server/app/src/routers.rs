@@ -22,7 +22,7 @@ use crate::auth::{Session, Visibility};
 use crate::sources::HasProject;
 use crate::state::AppState;
 use crate::updates::UpdateType;
-use crate::worker::{SourceError, SourceHandle, TickOutcome};
+use crate::worker::{Cause, SourceError, SourceHandle, TickOutcome};
 
 /// The handler context of every procedure.
 pub type AppCtx = Ctx<AppState>;
@@ -92,15 +92,21 @@ fn session(ctx: &AppCtx) -> Result<Arc<Session>, RpcError> {
     ctx.state.sessions.require(&ctx.meta)
 }
 
-/// A polled list that has never been fetched successfully.
+/// A polled list that has never been fetched successfully: `SERVICE_UNAVAILABLE`, saying why
+/// its poll failed.
 fn unavailable(error: SourceError) -> RpcError {
     tracing::warn!(error = %error, "source unavailable");
+    let why = match error.cause {
+        Cause::Unreachable => "the upstream cannot be reached",
+        Cause::Unauthorized => {
+            "the upstream refuses this server's credentials (401 Unauthorized): its \
+             configuration must be fixed"
+        }
+        Cause::Failing => "the upstream answers with errors",
+    };
     RpcError::new(
         ErrorCode::ServiceUnavailable,
-        format!(
-            "{} are unavailable: the upstream cannot be reached",
-            error.name
-        ),
+        format!("{} are unavailable: {why}", error.name),
     )
 }
 

@@ -34,7 +34,7 @@ use crate::routers;
 use crate::sources::Sources;
 use crate::state::AppState;
 use crate::updates::{UpdateConfig, UpdateService};
-use crate::worker::{Worker, WorkerConfig};
+use crate::worker::{SourceHealth, Worker, WorkerConfig};
 
 /// Most JSON-RPC connections at once; the open-files limit of the process binds first.
 const JSONRPC_MAX_CONNECTIONS: u32 = 1 << 20;
@@ -425,21 +425,33 @@ fn sim_config(options: &SimOptions) -> SimConfig {
     }
 }
 
-/// Ready once every polled source has answered at least once and is up now.
+/// Ready once every polled source has answered at least once and is up now. When not, `down`
+/// names the sources that are not, and `causes` says why for each: `unreachable` (no answer),
+/// `unauthorized` (the upstream refuses this server's credentials: its configuration),
+/// `failing` (error answers), or `pending` (no poll has finished yet).
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
-    let down: Vec<&str> = state
+    let down: Vec<(&str, SourceHealth)> = state
         .sources
         .health()
         .into_iter()
-        .filter(|(_, up)| !up)
-        .map(|(name, _)| name)
+        .filter(|(_, health)| !health.up)
         .collect();
     if down.is_empty() {
-        (StatusCode::OK, Json(json!({ "ready": true })))
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "ready": false, "down": down })),
-        )
+        return (StatusCode::OK, Json(json!({ "ready": true })));
     }
+    let causes: serde_json::Map<String, serde_json::Value> = down
+        .iter()
+        .map(|(name, health)| {
+            let cause = match health.last_cause {
+                Some(cause) => json!(cause),
+                None => json!("pending"),
+            };
+            ((*name).to_owned(), cause)
+        })
+        .collect();
+    let names: Vec<&str> = down.iter().map(|(name, _)| *name).collect();
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "ready": false, "down": names, "causes": causes })),
+    )
 }

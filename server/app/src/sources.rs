@@ -11,7 +11,7 @@ use tidings_openstack::model::{
 };
 
 use crate::updates::UpdateType;
-use crate::worker::{SourceHandle, SourceSpec, Worker};
+use crate::worker::{SourceHandle, SourceHealth, SourceSpec, Worker};
 
 /// Lists that rarely change (flavors, zones, types) are polled this many times less often.
 const SLOW_FACTOR: u32 = 15;
@@ -330,10 +330,10 @@ impl Sources {
 }
 
 impl Sources {
-    /// Each source's name and whether it is up (answered, and its latest poll succeeded).
-    pub fn health(&self) -> Vec<(&'static str, bool)> {
+    /// Each source's name and how it is doing.
+    pub fn health(&self) -> Vec<(&'static str, SourceHealth)> {
         macro_rules! each {
-            ($($field:ident),*) => { vec![$((self.$field.name(), self.$field.health().up)),*] };
+            ($($field:ident),*) => { vec![$((self.$field.name(), self.$field.health())),*] };
         }
         each!(
             projects,

@@ -27,7 +27,7 @@ use crate::updates::UpdateService;
 
 pub use replica::{Replica, Replication};
 pub use source::{
-    FetchError, FetchFn, FetchRawFn, Json, ParseFn, RawFetch, SourceError, SourceHandle,
+    Cause, FetchError, FetchFn, FetchRawFn, Json, ParseFn, RawFetch, SourceError, SourceHandle,
     SourceHealth, SourceSpec,
 };
 

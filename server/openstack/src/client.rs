@@ -23,6 +23,8 @@ const MAX_REQUESTS_IN_FLIGHT: usize = 32;
 const MAX_IDLE_PER_HOST: usize = 8;
 /// How long an idle upstream connection is kept.
 const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// The longest wait between password logins while a refusal goes on.
+const MAX_REFUSAL_BACKOFF: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// An OpenStack client; cheap to clone (an `Arc` inside), safe to share between tasks.
 #[derive(Clone)]
@@ -43,6 +45,18 @@ struct Inner {
     /// Tokens by scope; the lock is held while authenticating so concurrent callers share one
     /// Keystone round trip.
     tokens: Mutex<HashMap<Scope, Arc<Token>>>,
+    /// Refusals going on, by scope and service ([`Service::Identity`]: Keystone refused the
+    /// password): until each one's back-off ends, no password login is made for it.
+    refusals: std::sync::Mutex<HashMap<(Scope, Service), Refusal>>,
+}
+
+/// A refusal going on: when a password login may be tried again, and the wait after that one.
+#[derive(Debug, Clone)]
+struct Refusal {
+    until: std::time::Instant,
+    backoff: std::time::Duration,
+    /// What the refusing side said last.
+    message: String,
 }
 
 impl std::fmt::Debug for Client {
@@ -166,6 +180,7 @@ impl Client {
                 in_flight: tokio::sync::Semaphore::new(MAX_REQUESTS_IN_FLIGHT),
                 config,
                 tokens: Mutex::new(HashMap::new()),
+                refusals: std::sync::Mutex::new(HashMap::new()),
             }),
             home: Scope::Home,
         })
@@ -241,10 +256,12 @@ impl Client {
     }
 
     /// Runs a call: picks the token for its scope, retries per policy, and authenticates again
-    /// once if the service refuses the token.
+    /// once if the service refuses the token. A fresh token refused too is [`Error::Refused`],
+    /// and until the refusal's back-off ends further refusals are answered without a login.
     async fn execute(&self, call: Call) -> Result<Bytes, Error> {
-        let mut token = self.token(&call.scope).await?;
-        let mut reauthenticated = false;
+        let scope = self.resolve(&call.scope);
+        let mut token = self.token(&scope).await?;
+        let mut renewed = false;
         loop {
             let mut base = token.endpoint(call.service, &self.inner.config)?;
             if call.at_root {
@@ -252,17 +269,96 @@ impl Client {
             }
             let url = path::url(&base, &call.path)?;
             match self.send_with_retries(&call, &url, &token.value).await {
-                Err(Error::Status { status: 401, .. }) if !reauthenticated => {
+                Err(Error::Status {
+                    status: 401,
+                    message,
+                    ..
+                }) => {
+                    if renewed || self.refusing(&scope, call.service).is_some() {
+                        return Err(self.refused(&scope, call.service, message, renewed));
+                    }
                     tracing::warn!(
                         service = call.service.as_str(),
                         "token refused, authenticating again"
                     );
                     self.forget(&token).await;
-                    token = self.token(&call.scope).await?;
-                    reauthenticated = true;
+                    token = self.token(&scope).await?;
+                    renewed = true;
                 }
-                other => return other,
+                Ok(body) => {
+                    self.accepted(&scope, call.service);
+                    return Ok(body);
+                }
+                Err(other) => return Err(other),
             }
+        }
+    }
+
+    /// The scope a call's scope stands for in this handle.
+    fn resolve(&self, scope: &Scope) -> Scope {
+        match scope {
+            Scope::Home => self.home.clone(),
+            other => other.clone(),
+        }
+    }
+
+    /// The refusal by `service` in `scope` whose back-off has not ended yet.
+    fn refusing(&self, scope: &Scope, service: Service) -> Option<Refusal> {
+        let refusals = lock(&self.inner.refusals);
+        refusals
+            .get(&(scope.clone(), service))
+            .filter(|refusal| std::time::Instant::now() < refusal.until)
+            .cloned()
+    }
+
+    /// Records a refusal. `fresh` says a login was just made for it, so its back-off starts (or
+    /// doubles); the first of a run is logged, the rest are not.
+    fn refused(&self, scope: &Scope, service: Service, message: String, fresh: bool) -> Error {
+        let mut refusals = lock(&self.inner.refusals);
+        let key = (scope.clone(), service);
+        let previous = refusals.get(&key).map(|r| r.backoff);
+        if fresh || previous.is_none() {
+            let backoff = previous.map_or(self.inner.config.refusal_backoff, |b| {
+                (b * 2).min(MAX_REFUSAL_BACKOFF)
+            });
+            if previous.is_none() {
+                tracing::error!(
+                    service = service.as_str(),
+                    user = self.inner.config.username.as_str(),
+                    message = %message,
+                    next_login_in = ?backoff,
+                    "upstream refuses this client's credentials: an upstream configuration problem"
+                );
+            }
+            let until = std::time::Instant::now() + backoff;
+            let message = message.clone();
+            refusals.insert(
+                key,
+                Refusal {
+                    until,
+                    backoff,
+                    message,
+                },
+            );
+        }
+        match service {
+            Service::Identity => Error::Auth(message),
+            service => Error::Refused { service, message },
+        }
+    }
+
+    /// Ends a refusal by `service` in `scope`, if one was going on.
+    fn accepted(&self, scope: &Scope, service: Service) {
+        let mut refusals = lock(&self.inner.refusals);
+        if refusals.is_empty() {
+            return;
+        }
+        if refusals.remove(&(scope.clone(), service)).is_some() {
+            tracing::info!(
+                service = service.as_str(),
+                user = self.inner.config.username.as_str(),
+                "upstream accepts this client's credentials again"
+            );
         }
     }
 
@@ -362,12 +458,17 @@ impl Client {
             return (Ok((headers, body)), Retry::Never);
         }
         let message = error_message(&body);
-        tracing::warn!(
-            service = service.as_str(),
-            status = status.as_u16(),
-            message = %message,
-            "upstream answered with an error"
-        );
+        if status == StatusCode::UNAUTHORIZED {
+            // Refusals are logged by `execute`, once per run of them.
+            tracing::debug!(service = service.as_str(), message = %message, "token refused");
+        } else {
+            tracing::warn!(
+                service = service.as_str(),
+                status = status.as_u16(),
+                message = %message,
+                "upstream answered with an error"
+            );
+        }
         let retry = match status {
             StatusCode::BAD_GATEWAY
             | StatusCode::SERVICE_UNAVAILABLE
@@ -402,7 +503,17 @@ impl Client {
         if let Some(token) = tokens.get(scope).filter(|t| t.is_fresh()) {
             return Ok(token.clone());
         }
-        let token = Arc::new(self.authenticate(scope).await?);
+        if let Some(refusal) = self.refusing(scope, Service::Identity) {
+            return Err(Error::Auth(refusal.message));
+        }
+        let token = match self.authenticate(scope).await {
+            Ok(token) => Arc::new(token),
+            Err(Error::Auth(message)) => {
+                return Err(self.refused(scope, Service::Identity, message, true));
+            }
+            Err(other) => return Err(other),
+        };
+        self.accepted(scope, Service::Identity);
         tokens.insert(scope.clone(), token.clone());
         Ok(token)
     }
@@ -467,6 +578,13 @@ impl Client {
         );
         Ok(Token::new(value, envelope.token))
     }
+}
+
+/// Locks `mutex`, ignoring poisoning: every critical section leaves its data consistent.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Parses a JSON body, saying where it did not have the expected shape.

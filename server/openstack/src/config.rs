@@ -34,6 +34,10 @@ pub struct ClientConfig {
     pub retries: u32,
     /// Delay before the first retry; it doubles for each further retry.
     pub retry_backoff: Duration,
+    /// After a service refuses a freshly issued token (or Keystone refuses the password), how
+    /// long calls in that scope go without a new password login; it doubles while the refusals
+    /// go on, up to five minutes, and ends at the first accepted call.
+    pub refusal_backoff: Duration,
     /// Which catalog interface to use (`public`, `internal` or `admin`).
     pub interface: String,
     /// Restrict catalog endpoints to this region; `None` takes the first match.
@@ -44,7 +48,7 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// A configuration with the usual defaults: `Default` domains, 10 s time-out, 2 retries from
-    /// 100 ms, public interface, any region.
+    /// 100 ms, 10 s without logins after a refusal, public interface, any region.
     pub fn new(
         auth_url: impl Into<String>,
         username: impl Into<String>,
@@ -61,6 +65,7 @@ impl ClientConfig {
             timeout: Duration::from_secs(10),
             retries: 2,
             retry_backoff: Duration::from_millis(100),
+            refusal_backoff: Duration::from_secs(10),
             interface: "public".to_owned(),
             region: None,
             observer: None,
@@ -80,6 +85,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
             .field("retry_backoff", &self.retry_backoff)
+            .field("refusal_backoff", &self.refusal_backoff)
             .field("interface", &self.interface)
             .field("region", &self.region)
             .field("observer", &self.observer.is_some())

@@ -74,9 +74,19 @@ pub enum Error {
         /// Where and why parsing failed.
         detail: String,
     },
-    /// Keystone refused the credentials, or a token was refused even after re-authenticating.
+    /// Keystone refused the credentials.
     #[error("authentication failed: {0}")]
     Auth(String),
+    /// The service refused a freshly issued token: Keystone accepts the credentials but the
+    /// service does not accept its tokens (its token validation, or its policy for this user's
+    /// roles), which is the upstream's configuration, not a passing failure.
+    #[error("{service} refuses freshly issued tokens (401): {message}")]
+    Refused {
+        /// The service that refused.
+        service: Service,
+        /// The message from its error body.
+        message: String,
+    },
     /// The configuration or the service catalog does not allow the call.
     #[error("configuration: {0}")]
     Config(String),
@@ -115,6 +125,8 @@ pub enum ErrorKind {
     Decode,
     /// Authentication failed (unauthorized).
     Auth,
+    /// A service refuses tokens Keystone issued: the upstream's configuration.
+    Refused,
     /// The client is misconfigured (internal error).
     Config,
 }
@@ -138,6 +150,7 @@ impl Error {
             },
             Error::Decode { .. } => ErrorKind::Decode,
             Error::Auth(_) => ErrorKind::Auth,
+            Error::Refused { .. } => ErrorKind::Refused,
             Error::Config(_) => ErrorKind::Config,
             Error::Invalid(_) => ErrorKind::BadRequest,
         }
@@ -162,7 +175,8 @@ impl Error {
             Error::Timeout { service, .. }
             | Error::Unavailable { service, .. }
             | Error::Status { service, .. }
-            | Error::Decode { service, .. } => Some(*service),
+            | Error::Decode { service, .. }
+            | Error::Refused { service, .. } => Some(*service),
             Error::Auth(_) | Error::Config(_) | Error::Invalid(_) => None,
         }
     }

@@ -129,6 +129,41 @@ pub struct SourceError {
     pub name: &'static str,
     /// What went wrong, for logs.
     pub message: Arc<str>,
+    /// What kind of failure it was.
+    pub cause: Cause,
+}
+
+/// Why a source's poll failed, as readiness and the error a reader gets tell it apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cause {
+    /// The upstream did not answer: a time-out, a refused or dropped connection, a 503.
+    Unreachable,
+    /// The upstream refuses this server's credentials: Keystone refuses its password, or a
+    /// service refuses the tokens Keystone issued. The upstream's configuration, not an outage.
+    Unauthorized,
+    /// The upstream answered, with an error or with something unusable.
+    Failing,
+}
+
+impl Cause {
+    /// The cause of a fetch error: the OpenStack client's error kind, wherever it is in the
+    /// error's chain; anything else is a failing answer.
+    pub fn of(error: &(dyn std::error::Error + 'static)) -> Self {
+        use tidings_openstack::ErrorKind;
+        let mut current = Some(error);
+        while let Some(error) = current {
+            if let Some(upstream) = error.downcast_ref::<tidings_openstack::Error>() {
+                return match upstream.kind() {
+                    ErrorKind::Timeout | ErrorKind::Unavailable => Cause::Unreachable,
+                    ErrorKind::Auth | ErrorKind::Refused => Cause::Unauthorized,
+                    _ => Cause::Failing,
+                };
+            }
+            current = error.source();
+        }
+        Cause::Failing
+    }
 }
 
 /// How a source is doing, for readiness checks and metrics.
@@ -142,6 +177,8 @@ pub struct SourceHealth {
     pub last_success: Option<Instant>,
     /// The latest failure's message; kept after recovery, for diagnosis.
     pub last_error: Option<String>,
+    /// The latest failure's cause; kept after recovery, like `last_error`.
+    pub last_cause: Option<Cause>,
 }
 
 /// A source's value serialized as JSON, with the xxh3 hash of those bytes.
@@ -202,6 +239,8 @@ struct State<T> {
     last_success: Option<Instant>,
     /// The latest failure's message.
     last_error: Option<String>,
+    /// The latest failure's cause.
+    last_cause: Option<Cause>,
 }
 
 impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
@@ -220,6 +259,7 @@ impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
             failures: 0,
             last_success: None,
             last_error: None,
+            last_cause: None,
         };
         let source = Source {
             spec,
@@ -291,6 +331,7 @@ impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
             .map_err(|message| SourceError {
                 name,
                 message: message.into(),
+                cause: Cause::Failing,
             })?;
         Ok(encoded.clone())
     }
@@ -336,6 +377,7 @@ impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
             consecutive_failures: state.failures,
             last_success: state.last_success,
             last_error: state.last_error.clone(),
+            last_cause: state.last_cause,
         }
     }
 
@@ -351,7 +393,7 @@ impl<T: Serialize + Send + Sync + 'static> SourceHandle<T> {
         let poll = async move {
             match task.await {
                 Ok(polled) => polled,
-                Err(aborted) => source.failed(&aborted),
+                Err(aborted) => source.failed(&aborted, Cause::Failing),
             }
         };
         let poll = poll.boxed().shared();
@@ -389,11 +431,11 @@ impl<T: Serialize + Send + Sync + 'static> Source<T> {
             Ok(Ok(Fetched::Items(items, raw_hash))) => {
                 match digest::scope_digests(&items, self.spec.scope_of) {
                     Ok(digests) => self.succeeded(items, digests, raw_hash),
-                    Err(error) => return self.failed(&error),
+                    Err(error) => return self.failed(&error, Cause::Failing),
                 }
             }
-            Ok(Err(error)) => return self.failed(&error),
-            Err(_panic) => return self.failed(&"the fetch panicked"),
+            Ok(Err(error)) => return self.failed(&error, Cause::of(&*error)),
+            Err(_panic) => return self.failed(&"the fetch panicked", Cause::Failing),
         };
         if let Some(replicated) = &self.replicated {
             let handle = SourceHandle {
@@ -439,7 +481,10 @@ impl<T: Serialize + Send + Sync + 'static> Source<T> {
         }
         match value {
             Some(value) => ((TickOutcome::Unchanged, Ok(value)), Vec::new()),
-            None => (self.failed(&"the source lost its value"), Vec::new()),
+            None => (
+                self.failed(&"the source lost its value", Cause::Failing),
+                Vec::new(),
+            ),
         }
     }
 
@@ -494,20 +539,22 @@ impl<T: Serialize + Send + Sync + 'static> Source<T> {
     }
 
     /// Counts a failure, keeps the last good value, and logs only the transition to down.
-    fn failed(&self, error: &dyn fmt::Display) -> Polled<T> {
+    fn failed(&self, error: &dyn fmt::Display, cause: Cause) -> Polled<T> {
         let source = self.spec.name;
         let message = error.to_string();
         let mut state = lock(&self.state);
         state.failures = state.failures.saturating_add(1);
         let consecutive = state.failures;
         state.last_error = Some(message.clone());
+        state.last_cause = Some(cause);
         drop(state);
         if consecutive == 1 {
-            tracing::warn!(source, error = %message, "upstream source down");
+            tracing::warn!(source, ?cause, error = %message, "upstream source down");
         }
         let error = SourceError {
             name: source,
             message: message.into(),
+            cause,
         };
         (TickOutcome::Failed { consecutive }, Err(error))
     }

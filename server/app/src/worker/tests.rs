@@ -457,3 +457,38 @@ async fn a_raw_source_parses_only_answers_whose_bytes_changed() {
         "the last good value is kept"
     );
 }
+
+#[test]
+fn failures_are_told_apart_by_what_the_upstream_did() {
+    use tidings_openstack::{Error, Service};
+    let of = |error: Error| Cause::of(&error);
+    let refused = Error::Refused {
+        service: Service::Compute,
+        message: "The request you have made requires authentication.".to_owned(),
+    };
+    assert_eq!(of(refused), Cause::Unauthorized);
+    assert_eq!(
+        of(Error::Auth("wrong password".to_owned())),
+        Cause::Unauthorized
+    );
+    let unavailable = Error::Unavailable {
+        service: Service::Volume,
+        detail: "cannot connect: connection refused".to_owned(),
+    };
+    assert_eq!(of(unavailable), Cause::Unreachable);
+    let timeout = Error::Timeout {
+        service: Service::Image,
+        timeout: Duration::from_secs(10),
+    };
+    assert_eq!(of(timeout), Cause::Unreachable);
+    let status = Error::Status {
+        service: Service::Network,
+        status: 500,
+        message: String::new(),
+    };
+    assert_eq!(of(status), Cause::Failing);
+    assert_eq!(
+        Cause::of(&io::Error::other("not OpenStack's")),
+        Cause::Failing
+    );
+}

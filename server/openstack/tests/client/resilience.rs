@@ -36,7 +36,7 @@ async fn a_refused_token_is_replaced_once() {
 }
 
 #[tokio::test]
-async fn a_token_refused_twice_is_an_auth_error() {
+async fn a_fresh_token_refused_too_is_a_refusal_not_an_outage() {
     let cloud = FakeCloud::start().await;
     cloud.on(
         Method::GET,
@@ -44,9 +44,89 @@ async fn a_token_refused_twice_is_an_auth_error() {
         Reply::status(401, "{}"),
     );
     let error = cloud.client().list_instances().await.unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Auth);
+    assert_eq!(error.kind(), ErrorKind::Refused);
+    assert_eq!(error.service(), Some(Service::Compute));
+    assert!(error.to_string().contains("refuses freshly issued tokens"));
     assert_eq!(cloud.auth_requests().len(), 2);
     assert_eq!(cloud.requests().len(), 2);
+}
+
+/// A client whose refusals back off for `backoff`.
+fn client_backing_off(cloud: &FakeCloud, backoff: Duration) -> Client {
+    let mut config = cloud.config();
+    config.refusal_backoff = backoff;
+    Client::new(config).unwrap()
+}
+
+#[tokio::test]
+async fn while_a_service_refuses_its_tokens_polls_make_no_password_logins() {
+    let cloud = FakeCloud::start().await;
+    cloud.on(
+        Method::GET,
+        &nova("/servers/detail"),
+        Reply::status(401, "{}"),
+    );
+    let client = client_backing_off(&cloud, Duration::from_secs(60));
+    for _ in 0..20 {
+        let error = client.list_instances().await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Refused);
+    }
+    assert_eq!(
+        cloud.auth_requests().len(),
+        2,
+        "the first token and one renewal, then none while the refusal backs off"
+    );
+    assert_eq!(
+        cloud.requests().len(),
+        21,
+        "each poll still asks (and sees a fix)"
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_renews_again_after_its_backoff_and_ends_when_a_call_is_accepted() {
+    let cloud = FakeCloud::start().await;
+    let path = nova("/servers/detail");
+    for _ in 0..4 {
+        cloud.on(Method::GET, &path, Reply::status(401, "{}"));
+    }
+    cloud.on(Method::GET, &path, servers_single_page());
+    let client = client_backing_off(&cloud, Duration::from_millis(200));
+    client.list_instances().await.unwrap_err();
+    assert_eq!(cloud.auth_requests().len(), 2);
+    // Within the back-off: refused without a login.
+    client.list_instances().await.unwrap_err();
+    assert_eq!(cloud.auth_requests().len(), 2);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    // After it: one renewal, and the service accepts the new token.
+    let instances = client.list_instances().await.unwrap();
+    assert_eq!(instances.len(), 1);
+    assert_eq!(cloud.auth_requests().len(), 3);
+    // Recovered: a later refusal renews at once instead of waiting out a back-off. (The
+    // accepted answer stays queued before them: the fake repeats its last answer.)
+    cloud.on(Method::GET, &path, Reply::status(401, "{}"));
+    cloud.on(Method::GET, &path, servers_single_page());
+    client.list_instances().await.unwrap();
+    assert_eq!(cloud.auth_requests().len(), 3);
+    client.list_instances().await.unwrap();
+    assert_eq!(cloud.auth_requests().len(), 4);
+}
+
+#[tokio::test]
+async fn a_refused_password_is_not_tried_again_until_its_backoff_ends() {
+    let cloud = FakeCloud::start().await;
+    let refused = r#"{"error": {"code": 401, "message": "The request you have made requires authentication.", "title": "Unauthorized"}}"#;
+    cloud.on(Method::POST, AUTH_PATH, Reply::status(401, refused));
+    let client = client_backing_off(&cloud, Duration::from_millis(200));
+    for _ in 0..10 {
+        let error = client.list_flavors().await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Auth);
+        assert!(error.to_string().contains("requires authentication"));
+    }
+    assert_eq!(cloud.auth_requests().len(), 1, "one login per back-off");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    client.list_flavors().await.unwrap_err();
+    assert_eq!(cloud.auth_requests().len(), 2);
 }
 
 #[tokio::test]

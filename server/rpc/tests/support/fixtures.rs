@@ -11,34 +11,33 @@ use tidings_rpc::{Ctx, ErrorCode, Event, RpcError};
 
 use crate::events::notice;
 
-/// The input of `things.getById`.
+// The wire types carry `//` comments, not `///`: a doc comment becomes the `description` of
+// the type's schema, and the tests check the OpenRPC document those schemas are in.
+
+// The input of `things.getById`; `id` is which thing, and `nope` is the one not found.
 #[derive(Deserialize, Type)]
 pub struct ById {
-    /// Which thing; `nope` is the one that is not found.
     pub id: String,
 }
 
-/// The input and output of `things.create`.
+// The input and output of `things.create`: the new thing's name.
 #[derive(Deserialize, Serialize, Type)]
 pub struct Created {
-    /// The new thing's name.
     pub name: String,
 }
 
-/// The input of `things.count`: where to start, or the last event the client saw.
+// The input of `things.count`: the first number, unless the client's last event id says where
+// to go on from.
 #[derive(Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct CountInput {
-    /// The first number, when there is no last event id.
     pub from: u64,
-    /// The client's last event id: the count goes on after it.
     pub last_event_id: Option<String>,
 }
 
-/// The input of the procedures that sleep.
+// The input of the procedures that sleep: how long, in milliseconds.
 #[derive(Deserialize, Type)]
 pub struct Sleep {
-    /// How long, in milliseconds.
     pub ms: u64,
 }
 

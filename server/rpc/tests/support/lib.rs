@@ -61,6 +61,6 @@ pub fn encode(text: &str) -> String {
 }
 
 /// `text` parsed as JSON, panicking with the text when it is not.
-pub fn json(text: &str) -> Value {
+pub fn parse_json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }

@@ -74,7 +74,7 @@ impl WsClient {
 
     /// The next text frame, parsed as JSON.
     pub async fn recv_json(&mut self) -> Value {
-        crate::json(&self.recv().await)
+        crate::parse_json(&self.recv().await)
     }
 
     /// Asserts that nothing arrives for a while.

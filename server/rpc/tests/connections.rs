@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use futures::{SinkExt, StreamExt};
 use tidings_rpc::listener::{ConnectionCounts, ConnectionLimits};
 use tidings_rpc::serve::{ServeConfig, Server};
 use tidings_rpc::{Ctx, Registry, Trpc, TrpcConfig};
+use tidings_rpc_test_support::{WsClient, listen, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::Message;
+use tokio::net::TcpStream;
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
@@ -25,8 +24,7 @@ async fn start(max_per_ip: usize) -> (SocketAddr, ConnectionCounts) {
     let router = Router::new()
         .route("/hello", get(|| async { "hi" }))
         .merge(trpc.router());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
+    let (listener, addr) = listen().await;
     let server = Server::new(&ServeConfig {
         limits: ConnectionLimits {
             max_connections: 0,
@@ -78,16 +76,7 @@ async fn read_response(stream: &mut TcpStream) -> (String, String) {
 
 /// Waits until `ip` has `n` open connections.
 async fn open_becomes(counts: &ConnectionCounts, n: usize) {
-    for _ in 0..200 {
-        if counts.open_from(LOCALHOST) == n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!(
-        "{} open connections, expected {n}",
-        counts.open_from(LOCALHOST)
-    );
+    wait_for("open connections", n, || counts.open_from(LOCALHOST)).await;
 }
 
 #[tokio::test]
@@ -154,14 +143,12 @@ async fn counts_go_back_down_whoever_closes() {
     open_becomes(&counts, 0).await;
 
     // A WebSocket is counted while it is open, however long that is.
-    let url = format!("ws://{addr}/trpc");
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("ws");
-    socket.send(Message::Text("PING".into())).await.unwrap();
-    let pong = socket.next().await.unwrap().unwrap();
-    assert_eq!(pong.into_text().unwrap().as_str(), "PONG");
+    let mut ws = WsClient::connect(&format!("ws://{addr}/trpc")).await;
+    ws.send("PING").await;
+    assert_eq!(ws.recv().await, "PONG");
     open_becomes(&counts, 1).await;
-    socket.close(None).await.unwrap();
-    drop(socket);
+    ws.socket.close(None).await.unwrap();
+    drop(ws);
     open_becomes(&counts, 0).await;
     assert_eq!(counts.total(), 0);
     assert_eq!(counts.addresses(), 0);

@@ -18,25 +18,17 @@ use jsonrpsee::core::{ClientError, client::Error};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use specta::Type;
 use tidings_rpc::{
     Ctx, Event, EventStream, JsonRpcConfig, Notice, Registry, RpcError, jsonrpc_router,
 };
+use tidings_rpc_test_support::fixtures::{Created, crash, get_all, get_by_id};
+use tidings_rpc_test_support::{client, counted_in, parse_json, serve, wait_for};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_util::sync::CancellationToken;
-
-#[derive(Deserialize, Type)]
-struct ById {
-    id: String,
-}
-
-#[derive(Deserialize, Serialize, Type)]
-struct Created {
-    name: String,
-}
 
 #[derive(Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
@@ -64,27 +56,10 @@ impl State {
     }
 }
 
-/// Decrements the open-stream counter when the stream is dropped.
-struct Watching(Arc<AtomicUsize>);
-
-impl Drop for Watching {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 fn registry() -> Registry<State> {
     let mut r = Registry::new();
-    r.query("things.getAll", |_: Ctx<State>, _: ()| async {
-        Ok(vec!["a", "b"])
-    });
-    r.query("things.getById", |_: Ctx<State>, input: ById| async move {
-        if input.id == "nope" {
-            Err(RpcError::not_found(format!("Thing {} not found", input.id)))
-        } else {
-            Ok(json!({ "id": input.id }))
-        }
-    });
+    r.query("things.getAll", get_all);
+    r.query("things.getById", get_by_id);
     r.query("things.big", |_: Ctx<State>, _: ()| async {
         Ok("x".repeat(100_000))
     });
@@ -102,12 +77,7 @@ fn registry() -> Registry<State> {
             Ok(input)
         },
     );
-    r.query("debug.crash", |_: Ctx<State>, _: ()| async {
-        if true {
-            panic!("secret internal detail");
-        }
-        Ok(())
-    });
+    r.query("debug.crash", crash);
     r.subscription::<Option<WatchInput>, Created, _, _>("things.watch", watch);
     r
 }
@@ -119,13 +89,9 @@ async fn watch(ctx: Ctx<State>, input: Option<WatchInput>) -> Result<EventStream
             "not yours",
         ));
     }
-    ctx.state.watching.fetch_add(1, Ordering::SeqCst);
-    let guard = Watching(ctx.state.watching.clone());
-    let stream = BroadcastStream::new(ctx.state.notices.subscribe()).filter_map(move |n| {
-        let _alive = &guard;
-        std::future::ready(n.ok().map(Event::Notice))
-    });
-    Ok(stream.boxed())
+    let notices = BroadcastStream::new(ctx.state.notices.subscribe())
+        .filter_map(|n| std::future::ready(n.ok().map(Event::Notice)));
+    Ok(counted_in(&ctx.state.watching, notices))
 }
 
 struct Server {
@@ -147,11 +113,8 @@ impl Server {
             ..JsonRpcConfig::default()
         };
         let router = jsonrpc_router(Arc::new(registry()), state.clone(), config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, router).await });
         Self {
-            addr,
+            addr: serve(router).await,
             state,
             shutdown,
         }
@@ -172,15 +135,9 @@ impl Server {
 
     /// POSTs raw JSON text; returns the status and the body exactly as sent.
     async fn post_text(&self, body: impl Into<String>) -> (u16, String) {
-        let response = reqwest::Client::new()
-            .post(format!("http://{}/rpc", self.addr))
-            .header("content-type", "application/json")
-            .body(body.into())
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.text().await.unwrap())
+        let url = format!("http://{}/rpc", self.addr);
+        let request = client::post_json(&reqwest::Client::new(), &url, body.into());
+        client::send(request).await
     }
 
     /// POSTs raw JSON text; returns the status and the body (`Null` when empty).
@@ -189,22 +146,16 @@ impl Server {
         let body = if text.is_empty() {
             Value::Null
         } else {
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+            parse_json(&text)
         };
         (status, body)
     }
 
     async fn wait_watching(&self, wanted: usize) {
-        for _ in 0..100 {
-            if self.state.watching.load(Ordering::SeqCst) == wanted {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!(
-            "watching = {}, wanted {wanted}",
+        wait_for("watching", wanted, || {
             self.state.watching.load(Ordering::SeqCst)
-        );
+        })
+        .await;
     }
 }
 

@@ -5,42 +5,28 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
-use serde::Deserialize;
+use futures::StreamExt;
 use serde_json::{Value, json};
-use specta::Type;
 use tidings_rpc::{
-    Ctx, Event, EventStream, JsonRpcConfig, Limits, Notice, Registry, Trpc, TrpcConfig,
-    jsonrpc_router,
+    Ctx, EventStream, JsonRpcConfig, Limits, Registry, Trpc, TrpcConfig, jsonrpc_router,
 };
-use tokio_tungstenite::tungstenite::Message;
-
-#[derive(Deserialize, Type)]
-struct Sleep {
-    ms: u64,
-}
+use tidings_rpc_test_support::fixtures::{Sleep, echo};
+use tidings_rpc_test_support::{WsClient, client, notice, parse_json, serve};
 
 /// The deadline every call of the test registry gets.
 const DEADLINE: Duration = Duration::from_millis(300);
 
 fn registry() -> Registry<()> {
     let mut r = Registry::new();
-    r.query(
-        "echo.get",
-        |_: Ctx<()>, input: Value| async move { Ok(input) },
-    );
-    r.mutation(
-        "echo.put",
-        |_: Ctx<()>, input: Value| async move { Ok(input) },
-    );
+    r.query("echo.get", echo::<Value, _>);
+    r.mutation("echo.put", echo::<Value, _>);
     r.query("time.sleep", |_: Ctx<()>, input: Sleep| async move {
-        tokio::time::sleep(Duration::from_millis(input.ms)).await;
+        input.sleep().await;
         Ok("awake")
     });
     r.subscription::<Sleep, u64, _, _>("time.after", |_: Ctx<()>, input: Sleep| async move {
-        tokio::time::sleep(Duration::from_millis(input.ms)).await;
-        let one = Notice::new(None, &1u64).expect("encode");
-        Ok(futures::stream::iter([Event::Notice(Arc::new(one))]).boxed() as EventStream)
+        input.sleep().await;
+        Ok(futures::stream::iter([notice(None, &1u64)]).boxed() as EventStream)
     });
     r.set_limits(Limits {
         max_input_depth: 32,
@@ -66,11 +52,7 @@ impl Server {
         let router = trpc
             .router()
             .merge(jsonrpc_router(registry, (), JsonRpcConfig::default()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let addr = serve(router).await;
         Self {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
@@ -78,11 +60,8 @@ impl Server {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
-        let response = request.send().await.expect("send");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-        (status, body)
+        let (status, text) = client::send(request).await;
+        (status, parse_json(&text))
     }
 
     async fn trpc_get(&self, paths: &str, query: &[(&str, &str)]) -> (u16, Value) {
@@ -92,29 +71,16 @@ impl Server {
 
     async fn trpc_post(&self, path: &str, body: String) -> (u16, Value) {
         let url = format!("{}/trpc/{path}", self.base);
-        let request = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .body(body);
-        self.send(request).await
+        self.send(client::post_json(&self.http, &url, body)).await
     }
 
     async fn jsonrpc(&self, body: String) -> Value {
-        let request = self
-            .http
-            .post(format!("{}/rpc", self.base))
-            .header("content-type", "application/json")
-            .body(body);
-        self.send(request).await.1
+        let url = format!("{}/rpc", self.base);
+        self.send(client::post_json(&self.http, &url, body)).await.1
     }
 
     async fn ws(&self) -> WsClient {
-        let url = format!("{}/trpc", self.base.replace("http", "ws"));
-        let (socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("connect");
-        WsClient { socket }
+        WsClient::connect(&format!("{}/trpc", self.base.replace("http", "ws"))).await
     }
 
     /// The SSE stream of `path` with `input`, read to its end.
@@ -134,40 +100,13 @@ impl Server {
     }
 }
 
-struct WsClient {
-    socket: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-}
-
-impl WsClient {
-    async fn send(&mut self, text: String) {
-        self.socket
-            .send(Message::Text(text.into()))
-            .await
-            .expect("send");
-    }
-
-    async fn recv(&mut self) -> Value {
-        loop {
-            let message = tokio::time::timeout(Duration::from_secs(5), self.socket.next())
-                .await
-                .expect("a frame in time")
-                .expect("socket open")
-                .expect("frame");
-            if let Message::Text(text) = message {
-                return serde_json::from_str(text.as_str()).expect("JSON frame");
-            }
-        }
-    }
-
-    async fn query(&mut self, id: u32, path: &str, input: &str) -> Value {
-        let frame = format!(
-            r#"{{"id":{id},"method":"query","params":{{"path":"{path}","input":{input}}}}}"#
-        );
-        self.send(frame).await;
-        self.recv().await
-    }
+/// Sends a tRPC query frame whose input is raw JSON text (deeper than `serde_json` would build
+/// a value) and reads the answer.
+async fn query(ws: &mut WsClient, id: u32, path: &str, input: &str) -> Value {
+    let frame =
+        format!(r#"{{"id":{id},"method":"query","params":{{"path":"{path}","input":{input}}}}}"#);
+    ws.send(frame).await;
+    ws.recv_json().await
 }
 
 fn assert_too_deep(error: &Value) {
@@ -236,13 +175,13 @@ async fn a_megabyte_of_brackets_is_a_bad_request_on_every_transport() {
     // tRPC WebSocket: the deep call gets its error, a frame of brackets a parse error, and the
     // socket keeps serving.
     let mut ws = server.ws().await;
-    let reply = ws.query(1, "echo.get", &balanced).await;
+    let reply = query(&mut ws, 1, "echo.get", &balanced).await;
     assert_eq!(reply["id"], 1);
     assert_eq!(reply["error"]["data"]["code"], "BAD_REQUEST");
     assert_too_deep(&reply["error"]);
     ws.send(open).await;
-    assert_eq!(ws.recv().await["error"]["data"]["code"], "PARSE_ERROR");
-    let reply = ws.query(2, "echo.get", &nested(3)).await;
+    assert_eq!(ws.recv_json().await["error"]["data"]["code"], "PARSE_ERROR");
+    let reply = query(&mut ws, 2, "echo.get", &nested(3)).await;
     assert_eq!(reply["result"]["data"], json!([[[1]]]));
 
     // And the server is still there.
@@ -272,7 +211,7 @@ async fn jsonrpc_and_subscriptions_refuse_deep_input() {
         r#"{{"id":7,"method":"subscription","params":{{"path":"time.after","input":{deep}}}}}"#
     );
     ws.send(frame).await;
-    let reply = ws.recv().await;
+    let reply = ws.recv_json().await;
     assert_eq!(reply["id"], 7);
     assert_too_deep(&reply["error"]);
 }
@@ -312,9 +251,9 @@ async fn a_call_past_its_deadline_times_out_alone() {
     assert_eq!(reply["error"]["data"]["httpStatus"], 408);
 
     let mut ws = server.ws().await;
-    let reply = ws.query(1, "time.sleep", slow).await;
+    let reply = query(&mut ws, 1, "time.sleep", slow).await;
     assert_eq!(reply["error"]["data"]["code"], "TIMEOUT", "{reply}");
-    let reply = ws.query(2, "time.sleep", fast).await;
+    let reply = query(&mut ws, 2, "time.sleep", fast).await;
     assert_eq!(reply["result"]["data"], "awake");
 }
 
@@ -329,8 +268,8 @@ async fn subscription_setup_is_bounded_by_the_deadline() {
     let mut ws = server.ws().await;
     let frame =
         r#"{"id":3,"method":"subscription","params":{"path":"time.after","input":{"ms":60000}}}"#;
-    ws.send(frame.into()).await;
-    let reply = ws.recv().await;
+    ws.send(frame).await;
+    let reply = ws.recv_json().await;
     assert_eq!(reply["id"], 3);
     assert_eq!(reply["error"]["data"]["code"], "TIMEOUT", "{reply}");
 }

@@ -10,8 +10,6 @@ use axum::body::Body;
 use bytes::Bytes;
 use futures::StreamExt;
 use http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use tidings_rpc::fuzzing;
@@ -19,20 +17,14 @@ use tidings_rpc::{
     Ctx, ErrorCode, Event, EventStream, Notice, RawInput, Registry, RpcError, SseConfig, Trpc,
     TrpcConfig,
 };
-use tower::ServiceExt;
+use tidings_rpc_test_support::fixtures::{echo, get_all};
+use tidings_rpc_test_support::{encode, oneshot};
 
 fn registry() -> Arc<Registry<()>> {
     let mut r = Registry::new();
-    r.query(
-        "echo.query",
-        |_: Ctx<()>, input: Value| async move { Ok(input) },
-    );
-    r.mutation("echo.mutate", |_: Ctx<()>, input: Value| async move {
-        Ok(input)
-    });
-    r.query("plain.getAll", |_: Ctx<()>, _: ()| async {
-        Ok(vec!["a", "b"])
-    });
+    r.query("echo.query", echo::<Value, _>);
+    r.mutation("echo.mutate", echo::<Value, _>);
+    r.query("plain.getAll", get_all);
     r.subscription::<Value, Value, _, _>("echo.subscribe", |_: Ctx<()>, input: Value| async move {
         // Untracked first, so the client's last event id is restored after it.
         let untracked = Arc::new(Notice::new(None, &input).map_err(RpcError::internal)?);
@@ -61,32 +53,18 @@ fn send(request: Request<Body>) -> (StatusCode, Bytes) {
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(async {
-        let response = app().oneshot(request).await.expect("infallible");
-        let status = response.status();
-        (
-            status,
-            response.into_body().collect().await.unwrap().to_bytes(),
-        )
-    })
+    let reply = runtime.block_on(oneshot::send(app(), request));
+    (reply.status, reply.body)
 }
 
 fn get(uri: &str) -> (StatusCode, Value) {
-    let (status, body) = send(Request::get(uri).body(Body::empty()).unwrap());
+    let (status, body) = send(oneshot::get(uri));
     (status, serde_json::from_slice(&body).expect("JSON answer"))
 }
 
 fn post(uri: &str, body: String) -> (StatusCode, Value) {
-    let request = Request::post(uri)
-        .header("content-type", "application/json")
-        .body(Body::from(body))
-        .unwrap();
-    let (status, body) = send(request);
+    let (status, body) = send(oneshot::post_json(uri, body));
     (status, serde_json::from_slice(&body).expect("JSON answer"))
-}
-
-fn encode(text: &str) -> String {
-    utf8_percent_encode(text, NON_ALPHANUMERIC).to_string()
 }
 
 /// JSON values whose numbers survive a parse and a print exactly (serde_json's default float
@@ -280,7 +258,7 @@ proptest! {
 
 /// The events of an SSE answer as (type, data); unknown fields fail the test.
 fn sse_events(uri: &str) -> Vec<(String, String)> {
-    let (status, body) = send(Request::get(uri).body(Body::empty()).unwrap());
+    let (status, body) = send(oneshot::get(uri));
     assert_eq!(status, StatusCode::OK);
     let text = String::from_utf8(body.to_vec())
         .unwrap()

@@ -2,53 +2,34 @@
 //! small domain-free registry.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use axum::body::Body;
 use bytes::Bytes;
 use futures::StreamExt;
-use http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use serde::{Deserialize, Serialize};
+use http::{Method, Request};
 use serde_json::{Value, json};
-use specta::Type;
-use tidings_rpc::{Ctx, ErrorCode, Event, Notice, Registry, RpcError, Trpc, TrpcConfig};
-use tower::ServiceExt;
-
-#[derive(Deserialize, Type)]
-struct ById {
-    id: String,
-}
-
-#[derive(Deserialize, Serialize, Type)]
-struct Created {
-    name: String,
-}
-
-#[derive(Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-struct CountInput {
-    from: u64,
-    last_event_id: Option<String>,
-}
+use tidings_rpc::{Ctx, Registry, Trpc, TrpcConfig};
+use tidings_rpc_test_support::fixtures::{
+    ById, CountInput, CountsCreated, count_events, crash, create, fail_events, get_all, get_by_id,
+};
+use tidings_rpc_test_support::{Reply, encode as enc, oneshot, serve};
 
 #[derive(Clone, Default)]
 struct State {
     created: Arc<AtomicU64>,
 }
 
+impl CountsCreated for State {
+    fn created(&self) -> &AtomicU64 {
+        &self.created
+    }
+}
+
 fn registry() -> Registry<State> {
     let mut r = Registry::new();
-    r.query("things.getAll", |_: Ctx<State>, _: ()| async {
-        Ok(vec!["a", "b"])
-    });
-    r.query("things.getById", |_: Ctx<State>, input: ById| async move {
-        if input.id == "nope" {
-            Err(RpcError::not_found(format!("Thing {} not found", input.id)))
-        } else {
-            Ok(json!({ "id": input.id }))
-        }
-    });
+    r.query("things.getAll", get_all);
+    r.query("things.getById", get_by_id);
     r.query("things.big", |_: Ctx<State>, _: ()| async {
         let json = serde_json::to_vec(&vec!["some repeated content"; 5_000]).expect("encode");
         let hash = xxhash_rust::xxh3::xxh3_64(&json);
@@ -61,42 +42,16 @@ fn registry() -> Registry<State> {
         "things.optional",
         |_: Ctx<State>, input: Option<ById>| async move { Ok(input.map(|i| i.id)) },
     );
-    r.mutation(
-        "things.create",
-        |ctx: Ctx<State>, input: Created| async move {
-            ctx.state.created.fetch_add(1, Ordering::SeqCst);
-            Ok(input)
-        },
-    );
-    r.query("debug.crash", |_: Ctx<State>, _: ()| async {
-        if true {
-            panic!("secret internal detail");
-        }
-        Ok(())
-    });
+    r.mutation("things.create", create);
+    r.query("debug.crash", crash);
     r.subscription::<CountInput, u64, _, _>(
         "things.count",
         |_: Ctx<State>, input: CountInput| async move {
-            let start = match input.last_event_id {
-                Some(id) => {
-                    id.parse::<u64>()
-                        .map_err(|_| RpcError::bad_request("bad id"))?
-                        + 1
-                }
-                None => input.from,
-            };
-            let events = (start..start + 3).map(|i| {
-                Event::Notice(Arc::new(
-                    Notice::new(Some(i.to_string().into()), &i).expect("encode"),
-                ))
-            });
-            Ok(futures::stream::iter(events).boxed())
+            Ok(futures::stream::iter(count_events(input)?).boxed())
         },
     );
     r.subscription::<(), u64, _, _>("things.fail", |_: Ctx<State>, _: ()| async {
-        let first = Event::Notice(Arc::new(Notice::new(None, &1u64).expect("encode")));
-        let second = Event::Error(RpcError::new(ErrorCode::Conflict, "failed at 1"));
-        Ok(futures::stream::iter([first, second]).boxed())
+        Ok(futures::stream::iter(fail_events()).boxed())
     });
     r
 }
@@ -110,47 +65,16 @@ fn app() -> axum::Router {
     Trpc::new(Arc::new(registry()), State::default(), config).router()
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {:?}", self.body))
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
 async fn send(req: Request<Body>) -> Reply {
-    let res = app().oneshot(req).await.expect("infallible");
-    let (parts, body) = res.into_parts();
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body: body.collect().await.expect("body").to_bytes(),
-    }
+    oneshot::send(app(), req).await
 }
 
 async fn get(uri: &str) -> Reply {
-    send(Request::get(uri).body(Body::empty()).unwrap()).await
+    send(oneshot::get(uri)).await
 }
 
 async fn post(uri: &str, body: &str) -> Reply {
-    send(
-        Request::post(uri)
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_owned()))
-            .unwrap(),
-    )
-    .await
-}
-
-fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    send(oneshot::post_json(uri, body.to_owned())).await
 }
 
 #[tokio::test]
@@ -169,11 +93,7 @@ async fn query_without_input_and_vary_header() {
 }
 
 async fn get_with(uri: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut req = Request::get(uri);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    send(req.body(Body::empty()).unwrap()).await
+    send(oneshot::get_with(uri, headers)).await
 }
 
 #[tokio::test]
@@ -495,11 +415,8 @@ async fn jsonl_stream_batch() {
 }
 
 async fn sse(uri: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut req = Request::get(uri).header("accept", "text/event-stream");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    send(req.body(Body::empty()).unwrap()).await
+    let accept = [("accept", "text/event-stream")];
+    send(oneshot::get_with(uri, &[&accept, headers].concat())).await
 }
 
 #[tokio::test]
@@ -585,9 +502,7 @@ async fn sse_over_a_real_socket_pings_when_idle() {
     config.sse.ping_interval = Some(std::time::Duration::from_millis(50));
     config.sse.reconnect_after_inactivity = Some(std::time::Duration::from_millis(500));
     let app = Trpc::new(Arc::new(r), (), config).router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = serve(app).await;
     let res = reqwest::get(format!("http://{addr}/trpc/idle.forever"))
         .await
         .unwrap();

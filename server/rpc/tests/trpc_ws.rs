@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::{SinkExt, Stream, StreamExt};
@@ -14,32 +14,12 @@ use specta::Type;
 use tidings_rpc::{
     Ctx, ErrorCode, Event, EventStream, Notice, Registry, RpcError, Trpc, TrpcConfig, WsConfig,
 };
-use tokio::net::TcpStream;
+use tidings_rpc_test_support::fixtures::{
+    CountInput, CountsCreated, Sleep, count_events, create, fail_events, get_all, get_by_id,
+};
+use tidings_rpc_test_support::{WAIT, WsClient, counted_in, notice, serve, wait_for};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
-
-#[derive(Deserialize, Type)]
-struct ById {
-    id: String,
-}
-
-#[derive(Deserialize, Serialize, Type)]
-struct Created {
-    name: String,
-}
-
-#[derive(Deserialize, Type)]
-struct Sleep {
-    ms: u64,
-}
-
-#[derive(Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-struct CountInput {
-    from: u64,
-    last_event_id: Option<String>,
-}
 
 #[derive(Deserialize, Type)]
 struct Firehose {
@@ -59,51 +39,28 @@ struct State {
     /// Subscription streams ever created.
     opened: Arc<AtomicUsize>,
     /// Mutations run.
-    created: Arc<AtomicUsize>,
+    created: Arc<AtomicU64>,
 }
 
-/// Decrements the live-stream count when the stream holding it is dropped.
-struct Alive(Arc<AtomicUsize>);
-
-impl Drop for Alive {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+impl CountsCreated for State {
+    fn created(&self) -> &AtomicU64 {
+        &self.created
     }
 }
 
 /// `stream`, counted in `state.streams` while it exists.
 fn counted(state: &State, stream: impl Stream<Item = Event> + Send + 'static) -> EventStream {
-    state.streams.fetch_add(1, Ordering::SeqCst);
+    let stream = counted_in(&state.streams, stream);
     state.opened.fetch_add(1, Ordering::SeqCst);
-    let alive = Alive(state.streams.clone());
     stream
-        .map(move |event| {
-            let _ = &alive;
-            event
-        })
-        .boxed()
-}
-
-fn notice<T: Serialize>(id: Option<String>, value: &T) -> Event {
-    Event::Notice(Arc::new(
-        Notice::new(id.map(Into::into), value).expect("encode"),
-    ))
 }
 
 fn registry() -> Registry<State> {
     let mut r = Registry::new();
-    r.query("things.getAll", |_: Ctx<State>, _: ()| async {
-        Ok(vec!["a", "b"])
-    });
-    r.query("things.getById", |_: Ctx<State>, input: ById| async move {
-        if input.id == "nope" {
-            Err(RpcError::not_found(format!("Thing {} not found", input.id)))
-        } else {
-            Ok(json!({ "id": input.id }))
-        }
-    });
+    r.query("things.getAll", get_all);
+    r.query("things.getById", get_by_id);
     r.query("things.sleep", |_: Ctx<State>, input: Sleep| async move {
-        tokio::time::sleep(Duration::from_millis(input.ms)).await;
+        input.sleep().await;
         Ok(input.ms)
     });
     r.query("whoami", |ctx: Ctx<State>, _: ()| async move {
@@ -116,34 +73,16 @@ fn registry() -> Registry<State> {
                 .to_owned(),
         })
     });
-    r.mutation(
-        "things.create",
-        |ctx: Ctx<State>, input: Created| async move {
-            ctx.state.created.fetch_add(1, Ordering::SeqCst);
-            Ok(input)
-        },
-    );
+    r.mutation("things.create", create);
     r.subscription::<CountInput, u64, _, _>(
         "things.count",
         |ctx: Ctx<State>, input: CountInput| async move {
-            let start = match input.last_event_id {
-                Some(id) => {
-                    id.parse::<u64>()
-                        .map_err(|_| RpcError::bad_request("bad id"))?
-                        + 1
-                }
-                None => input.from,
-            };
-            let events = (start..start + 3).map(|i| notice(Some(i.to_string()), &i));
+            let events = count_events(input)?;
             Ok(counted(&ctx.state, futures::stream::iter(events)))
         },
     );
     r.subscription::<(), u64, _, _>("things.fail", |ctx: Ctx<State>, _: ()| async move {
-        let events = [
-            notice(None, &1u64),
-            Event::Error(RpcError::new(ErrorCode::Conflict, "failed at 1")),
-        ];
-        Ok(counted(&ctx.state, futures::stream::iter(events)))
+        Ok(counted(&ctx.state, futures::stream::iter(fail_events())))
     });
     r.subscription::<(), u64, _, _>("things.forever", |ctx: Ctx<State>, _: ()| async move {
         Ok(counted(&ctx.state, futures::stream::pending()))
@@ -191,12 +130,7 @@ impl TestApp {
             ..TrpcConfig::default()
         };
         let trpc = Trpc::new(Arc::new(registry()), state.clone(), config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let router = trpc.router();
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let addr = serve(trpc.router()).await;
         Self {
             url: format!("ws://{addr}/trpc"),
             state,
@@ -205,15 +139,12 @@ impl TestApp {
         }
     }
 
-    async fn connect(&self) -> Client {
+    async fn connect(&self) -> WsClient {
         self.connect_to(&self.url).await
     }
 
-    async fn connect_to(&self, url: &str) -> Client {
-        let (socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("connect");
-        Client { socket }
+    async fn connect_to(&self, url: &str) -> WsClient {
+        WsClient::connect(url).await
     }
 
     fn streams(&self) -> usize {
@@ -222,78 +153,7 @@ impl TestApp {
 
     /// Waits until the live-stream count is `n`.
     async fn streams_become(&self, n: usize) {
-        for _ in 0..200 {
-            if self.streams() == n {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("{} live streams, expected {n}", self.streams());
-    }
-}
-
-struct Client {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-const WAIT: Duration = Duration::from_secs(5);
-
-impl Client {
-    async fn send(&mut self, text: impl Into<String>) {
-        let text: String = text.into();
-        self.socket
-            .send(Message::Text(text.into()))
-            .await
-            .expect("send");
-    }
-
-    async fn send_json(&mut self, value: Value) {
-        self.send(value.to_string()).await;
-    }
-
-    /// The next text frame.
-    async fn recv(&mut self) -> String {
-        loop {
-            let message = tokio::time::timeout(WAIT, self.socket.next())
-                .await
-                .expect("no frame in time")
-                .expect("socket ended")
-                .expect("socket error");
-            match message {
-                Message::Text(text) => return text.as_str().to_owned(),
-                Message::Ping(_) | Message::Pong(_) => {}
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-    }
-
-    async fn recv_json(&mut self) -> Value {
-        let text = self.recv().await;
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
-    }
-
-    /// Asserts that nothing arrives for a while.
-    async fn silence(&mut self) {
-        if let Ok(frame) =
-            tokio::time::timeout(Duration::from_millis(200), self.socket.next()).await
-        {
-            panic!("expected silence, got {frame:?}");
-        }
-    }
-
-    /// Waits for the server's close frame and returns its code.
-    async fn closed(&mut self) -> u16 {
-        loop {
-            match tokio::time::timeout(WAIT, self.socket.next())
-                .await
-                .expect("not closed in time")
-            {
-                Some(Ok(Message::Close(frame))) => return frame.map_or(1005, |f| f.code.into()),
-                Some(Ok(Message::Text(text))) => panic!("frame before close: {text}"),
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => return 1006,
-            }
-        }
+        wait_for("live streams", n, || self.streams()).await;
     }
 }
 

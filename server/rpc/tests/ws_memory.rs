@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
 use serde_json::Value;
-use tidings_rpc::{Ctx, Registry, Trpc, TrpcConfig, WsConfig};
-use tokio_tungstenite::tungstenite::Message;
+use tidings_rpc::{Registry, Trpc, TrpcConfig, WsConfig};
+use tidings_rpc_test_support::fixtures::echo;
+use tidings_rpc_test_support::{WsClient, serve};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// This process's resident memory in bytes (nextest runs each test in a process of its own).
@@ -21,15 +21,9 @@ fn resident_bytes() -> isize {
     pages * 4096
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn start(ws: WsConfig) -> String {
     let mut registry = Registry::new();
-    registry.query(
-        "echo.get",
-        |_: Ctx<()>, input: String| async move { Ok(input) },
-    );
+    registry.query("echo.get", echo::<String, _>);
     let config = TrpcConfig {
         max_body_bytes: 16 << 20,
         ws: WsConfig {
@@ -39,26 +33,18 @@ async fn start(ws: WsConfig) -> String {
         ..TrpcConfig::default()
     };
     let trpc = Trpc::new(Arc::new(registry), (), config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let router = trpc.router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let addr = serve(trpc.router()).await;
     format!("ws://{addr}/trpc")
 }
 
 /// A client whose own buffers are small, so the count is mostly the server's.
-async fn connect(url: &str) -> Socket {
+async fn connect(url: &str) -> WsClient {
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
         .write_buffer_size(0);
-    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
-        .await
-        .expect("connect");
-    socket.send(Message::Text("PING".into())).await.unwrap();
-    let pong = socket.next().await.unwrap().unwrap();
-    assert_eq!(pong.into_text().unwrap().as_str(), "PONG");
+    let mut socket = WsClient::connect_with(url, config).await;
+    socket.send("PING").await;
+    assert_eq!(socket.recv().await, "PONG");
     socket
 }
 
@@ -105,16 +91,9 @@ async fn idle_sockets_cost_little_and_large_messages_still_work() {
         "method": "query",
         "params": { "path": "echo.get", "input": big },
     });
-    socket
-        .send(Message::Text(frame.to_string().into()))
-        .await
-        .unwrap();
-    let reply = tokio::time::timeout(Duration::from_secs(20), socket.next())
-        .await
-        .expect("an answer in time")
-        .unwrap()
-        .unwrap();
-    let reply: Value = serde_json::from_str(reply.into_text().unwrap().as_str()).unwrap();
+    socket.send_json(frame).await;
+    let reply = socket.recv_within(Duration::from_secs(20)).await;
+    let reply: Value = serde_json::from_str(&reply).unwrap();
     assert_eq!(reply["id"], 1);
     assert_eq!(
         reply["result"]["data"].as_str().map(str::len),

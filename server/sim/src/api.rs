@@ -6,6 +6,7 @@ pub(crate) mod control;
 pub(crate) mod identity;
 pub(crate) mod image;
 pub(crate) mod network;
+pub(crate) mod versions;
 pub(crate) mod volume;
 
 use std::collections::HashMap;
@@ -272,37 +273,92 @@ pub(crate) struct Microversions {
     pub max: u32,
 }
 
+/// The microversion a request was negotiated at, put in its extensions by [`negotiate`] and
+/// read by the handlers whose answers change shape along the range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Microversion {
+    /// Major version.
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+}
+
+impl Microversion {
+    /// Whether the request asked for this minor version or a later one.
+    pub(crate) fn at_least(self, minor: u32) -> bool {
+        self.minor >= minor
+    }
+}
+
+impl std::fmt::Display for Microversion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Microversion {
+    type Rejection = std::convert::Infallible;
+
+    /// The negotiated version; outside a negotiating router, version 0.0 (every base shape).
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Self>()
+            .copied()
+            .unwrap_or(Self { major: 0, minor: 0 }))
+    }
+}
+
 impl Microversions {
+    /// `"{major}.{min}"`, as version documents write it.
+    pub(crate) fn min_version(&self) -> String {
+        format!("{}.{}", self.major, self.min)
+    }
+
+    /// `"{major}.{max}"`, as version documents write it.
+    pub(crate) fn max_version(&self) -> String {
+        format!("{}.{}", self.major, self.max)
+    }
+
     /// The version asked for, resolved against the range, or the reason it cannot be served.
-    fn resolve(&self, headers: &axum::http::HeaderMap) -> Result<String, String> {
+    /// The generic header wins over the legacy one; names and `latest` are matched without
+    /// regard to case.
+    fn resolve(&self, headers: &axum::http::HeaderMap) -> Result<Microversion, String> {
         let generic = headers
             .get_all("openstack-api-version")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .find_map(|v| {
                 v.split(',').find_map(|part| {
-                    part.trim()
-                        .strip_prefix(self.service)
-                        .map(|rest| rest.trim().to_owned())
+                    let (service, version) = part.trim().split_once(' ')?;
+                    service
+                        .eq_ignore_ascii_case(self.service)
+                        .then(|| version.trim().to_owned())
                 })
             });
         let legacy = self
             .legacy_header
             .and_then(|h| headers.get(h))
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let Some(requested) = generic.or(legacy) else {
-            return Ok(format!("{}.{}", self.major, self.min));
+            .map(|v| v.trim().to_owned());
+        let lowest = Microversion {
+            major: self.major,
+            minor: self.min,
         };
-        if requested == "latest" {
-            return Ok(format!("{}.{}", self.major, self.max));
+        let Some(requested) = generic.or(legacy) else {
+            return Ok(lowest);
+        };
+        if requested.eq_ignore_ascii_case("latest") {
+            return Ok(Microversion {
+                minor: self.max,
+                ..lowest
+            });
         }
         let unsupported = || {
             format!(
-                "Version {requested} is not supported by the API. Minimum is {major}.{} and maximum is {major}.{}.",
-                self.min,
-                self.max,
-                major = self.major
+                "Version {requested} is not supported by the API. Minimum is {} and maximum is {}.",
+                self.min_version(),
+                self.max_version(),
             )
         };
         let (major, minor) = requested.split_once('.').ok_or_else(unsupported)?;
@@ -310,24 +366,25 @@ impl Microversions {
             (Ok(major), Ok(minor))
                 if major == self.major && (self.min..=self.max).contains(&minor) =>
             {
-                Ok(format!("{major}.{minor}"))
+                Ok(Microversion { major, minor })
             }
             _ => Err(unsupported()),
         }
     }
 }
 
-/// Negotiates the microversion and echoes it (plus `Vary`) on the answer. Bodies keep the base
-/// version's shapes whatever is negotiated.
+/// Negotiates the microversion, hands it to the handler (see [`Microversion`]) and echoes it
+/// (plus `Vary`) on the answer.
 pub(crate) async fn negotiate(
     versions: Microversions,
-    request: Request,
+    mut request: Request,
     next: axum::middleware::Next,
 ) -> Response {
     let version = match versions.resolve(request.headers()) {
         Ok(version) => version,
         Err(message) => return ApiError::nova(StatusCode::NOT_ACCEPTABLE, message).into_response(),
     };
+    request.extensions_mut().insert(version);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let mut vary = String::from("OpenStack-API-Version");
@@ -335,7 +392,7 @@ pub(crate) async fn negotiate(
         headers.insert("openstack-api-version", value);
     }
     if let Some(legacy) = versions.legacy_header {
-        if let Ok(value) = version.parse() {
+        if let Ok(value) = version.to_string().parse() {
             headers.insert(legacy, value);
         }
         vary.push_str(", ");

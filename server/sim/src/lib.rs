@@ -8,8 +8,8 @@
 //! - `sim`: the cheap-clone [`Sim`] handle: tick, faults, stats, counts.
 //! - `model`: the simulated cloud, one module per service, and its state transitions.
 //! - `templates`: the published samples every object is cloned from.
-//! - `api`: one router per service (`identity`, `compute`, `volume`, `image`, `network`) and
-//!   the `/_sim` control API.
+//! - `api`: one router per service (`identity`, `compute`, `volume`, `image`, `network`), the
+//!   version documents of each (`versions`) and the `/_sim` control API.
 //! - [`faults`]: fault rules and the middleware that applies them and counts requests.
 //! - `clock` and `activity`: the tick loop and the "other users" acting in the background.
 //! - `serve`: the accept loop (it can drop a connection on purpose).
@@ -58,6 +58,7 @@ pub fn app(sim: Sim) -> Router {
         .merge(api::volume::mount())
         .merge(api::image::mount())
         .merge(api::network::mount())
+        .merge(api::versions::mount())
         .with_state(sim.clone());
     let guarded = ServiceBuilder::new()
         .layer(map_request(api::strip_project_segment))

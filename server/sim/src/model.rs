@@ -172,3 +172,17 @@ pub(crate) fn find<'a>(records: &'a [Record], id: &str) -> Option<&'a Record> {
 pub(crate) fn find_mut<'a>(records: &'a mut [Record], id: &str) -> Option<&'a mut Record> {
     records.iter_mut().find(|r| r.id == id)
 }
+
+/// A UUID that depends on `name` alone, for the things this simulator has exactly one of
+/// (the hypervisor, the volume service) and ids derived from another id.
+pub(crate) fn stable_uuid(name: &str) -> String {
+    let hex = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(name.as_bytes()));
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}

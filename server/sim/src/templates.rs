@@ -71,6 +71,44 @@ pub(crate) struct Templates {
     pub security_group: Object,
     /// A Neutron security group rule as listed on its own.
     pub security_group_rule: Object,
+    /// Keystone's version document (`version` member) and its root list (`versions`).
+    pub identity_version: Value,
+    /// Keystone's root `{"versions": {"values": [...]}}`.
+    pub identity_versions: Value,
+    /// A Keystone user as shown by `/v3/users/{id}`.
+    pub user: Object,
+    /// A Keystone role as listed by `/v3/roles`.
+    pub role: Object,
+    /// Nova's root version list.
+    pub compute_versions: Value,
+    /// Nova's `/v2.1` version document.
+    pub compute_version: Value,
+    /// Nova's quota set (2.1 form, before 2.36 dropped the proxied network quotas).
+    pub compute_quota_set: Object,
+    /// Nova's quota set from 2.57 (no injected files).
+    pub compute_quota_set_v2_57: Object,
+    /// Nova's availability-zone list (non-detail) answer.
+    pub availability_zone_list: Value,
+    /// A Nova hypervisor as shown at 2.88.
+    pub hypervisor: Object,
+    /// Cinder's root version list.
+    pub volume_versions: Value,
+    /// Cinder's `/v3/` version answer.
+    pub volume_version: Value,
+    /// Cinder's availability-zone list.
+    pub volume_availability_zones: Value,
+    /// Glance's version list.
+    pub image_versions: Value,
+    /// Neutron's root version list.
+    pub network_versions: Value,
+    /// Neutron's `/v2.0` resource list.
+    pub network_resources: Value,
+    /// Neutron's quota of a project (`quota` member).
+    pub network_quota: Object,
+    /// Neutron's availability zones.
+    pub network_availability_zones: Value,
+    /// Neutron's extension list.
+    pub network_extensions: Value,
 }
 
 impl Templates {
@@ -176,6 +214,46 @@ impl Templates {
                 fixture!("neutron/security-groups/security-group-rules-list-response.json"),
                 "security_group_rules",
             ),
+            identity_version: parse(fixture!("keystone/admin/identity-version-response.json")),
+            identity_versions: parse(fixture!("keystone/admin/identity-versions-response.json")),
+            user: member(
+                fixture!("keystone/admin/user-show-response.json"),
+                &["user"],
+            ),
+            role: first(fixture!("keystone/admin/roles-list-response.json"), "roles"),
+            compute_versions: parse(fixture!("nova/versions/versions-get-resp.json")),
+            compute_version: parse(fixture!("nova/versions/v21-version-get-resp.json")),
+            compute_quota_set: member(
+                fixture!("nova/os-quota-sets/quotas-show-get-resp.json"),
+                &["quota_set"],
+            ),
+            compute_quota_set_v2_57: member(
+                fixture!("nova/os-quota-sets/v2.57/quotas-show-get-resp.json"),
+                &["quota_set"],
+            ),
+            availability_zone_list: parse(fixture!(
+                "nova/os-availability-zone/availability-zone-list-resp.json"
+            )),
+            hypervisor: member(
+                fixture!("nova/os-hypervisors/v2.88/hypervisors-show-resp.json"),
+                &["hypervisor"],
+            ),
+            volume_versions: parse(fixture!("cinder/versions/versions-response.json")),
+            volume_version: parse(fixture!("cinder/versions/version-show-response.json")),
+            volume_availability_zones: parse(fixture!(
+                "cinder/availability-zone-list-response.json"
+            )),
+            image_versions: parse(fixture!("glance/versions/image-versions-response.json")),
+            network_versions: parse(fixture!("neutron/networks/versions-list-response.json")),
+            network_resources: parse(fixture!("neutron/networks/version-show-response.json")),
+            network_quota: member(
+                fixture!("neutron/quotas/quotas-list-for-project-response.json"),
+                &["quota"],
+            ),
+            network_availability_zones: parse(fixture!(
+                "neutron/availability-zones/azs-list-response.json"
+            )),
+            network_extensions: parse(fixture!("neutron/extensions/extensions-list-response.json")),
         }
     }
 }

@@ -3,6 +3,8 @@
 //! volume attachments. Bodies are the 2.1 shapes.
 
 mod attachments;
+mod operator;
+mod views;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -12,14 +14,17 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, Base, Microversions, Params, Scoped, flag, limit, negotiate, page};
+use super::{
+    ApiError, Base, Microversion, Microversions, Params, Scoped, flag, limit, negotiate, page,
+};
 use crate::model::compute::{self, Action, ActionError, ServerSpec};
 use crate::model::volume;
 use crate::model::{Record, World, find};
 use crate::sim::Sim;
+use views::ServerView;
 
 /// Nova's microversion range (from its version document).
-const NOVA: Microversions = Microversions {
+pub(crate) const NOVA: Microversions = Microversions {
     service: "compute",
     legacy_header: Some("x-openstack-nova-api-version"),
     major: 2,
@@ -44,13 +49,9 @@ pub(crate) fn mount() -> Router<Sim> {
             post(server_action),
         )
         .merge(attachments::mount())
+        .merge(operator::mount())
         .route("/compute/v2.1/flavors/detail", get(list_flavors))
         .route("/compute/v2.1/os-keypairs", get(list_keypairs))
-        .route("/compute/v2.1/limits", get(show_limits))
-        .route(
-            "/compute/v2.1/os-availability-zone/detail",
-            get(availability_zones),
-        )
         .route("/compute/v2.1/os-server-groups", get(list_server_groups))
         .layer(from_fn(|request, next| negotiate(NOVA, request, next)))
 }
@@ -73,8 +74,8 @@ fn self_links(base: &str, project_id: &str, kind: &str, id: &str) -> Value {
     ])
 }
 
-/// A server as served: its body plus links and the volumes attached now.
-fn server_json(world: &World, base: &str, server: &Record) -> Value {
+/// A server as served at `version`: its body plus links and the volumes attached now.
+fn server_json(world: &World, base: &str, server: &Record, view: ServerView) -> Value {
     let mut body = server.body.clone();
     let project = server.project_id.as_str();
     for kind in ["flavor", "image"] {
@@ -103,7 +104,7 @@ fn server_json(world: &World, base: &str, server: &Record) -> Value {
         "links".into(),
         self_links(base, project, "servers", &server.id),
     );
-    Value::Object(body)
+    Value::Object(views::server(world, server, body, view))
 }
 
 fn server_summary(base: &str, server: &Record) -> Value {
@@ -177,13 +178,21 @@ async fn list_servers_detail(
     State(sim): State<Sim>,
     Base(base): Base,
     caller: Scoped,
+    version: Microversion,
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
     let world = sim.world();
     let (items, more) = select_servers(&world, &caller, &params, sim.config().max_page)?;
     let servers: Vec<Value> = items
         .iter()
-        .map(|s| server_json(&world, &base, s))
+        .map(|s| {
+            let view = ServerView {
+                version,
+                detail: true,
+                admin: caller.admin,
+            };
+            server_json(&world, &base, s, view)
+        })
         .collect();
     let mut body = json!({ "servers": servers });
     if more {
@@ -204,12 +213,13 @@ async fn show_server(
     State(sim): State<Sim>,
     Base(base): Base,
     caller: Scoped,
+    version: Microversion,
     Path(server_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let world = sim.world();
     let server = owned(&world, &caller, &server_id)?;
     Ok(Json(
-        json!({ "server": server_json(&world, &base, server) }),
+        json!({ "server": server_json(&world, &base, server, ServerView { version, detail: false, admin: caller.admin }) }),
     ))
 }
 
@@ -374,7 +384,12 @@ async fn server_action(
 }
 
 /// `GET /flavors/detail`: the sample flavors with this simulator's links.
-async fn list_flavors(State(sim): State<Sim>, Base(base): Base, caller: Scoped) -> Json<Value> {
+async fn list_flavors(
+    State(sim): State<Sim>,
+    Base(base): Base,
+    caller: Scoped,
+    version: Microversion,
+) -> Json<Value> {
     let world = sim.world();
     let flavors: Vec<Value> = world
         .templates
@@ -387,110 +402,42 @@ async fn list_flavors(State(sim): State<Sim>, Base(base): Base, caller: Scoped) 
                 "links".into(),
                 self_links(&base, &caller.project_id, "flavors", &id),
             );
-            Value::Object(flavor)
+            Value::Object(views::flavor(flavor, version))
         })
         .collect();
     Json(json!({ "flavors": flavors }))
 }
 
 /// `GET /os-keypairs`: the token user's keypairs.
-async fn list_keypairs(State(sim): State<Sim>, caller: Scoped) -> Json<Value> {
+async fn list_keypairs(
+    State(sim): State<Sim>,
+    caller: Scoped,
+    version: Microversion,
+) -> Json<Value> {
     let world = sim.world();
     let keypairs: Vec<Value> = world
         .keypairs
         .iter()
         .filter(|k| k.project_id == caller.user_id)
-        .map(|k| json!({ "keypair": k.body }))
+        .map(|k| json!({ "keypair": views::keypair(k.body.clone(), version) }))
         .collect();
     Json(json!({ "keypairs": keypairs }))
-}
-
-/// `GET /limits`: the project's quotas and real usage (admins may pass `tenant_id`).
-async fn show_limits(
-    State(sim): State<Sim>,
-    caller: Scoped,
-    Query(params): Query<Params>,
-) -> Json<Value> {
-    let world = sim.world();
-    let project = params
-        .get("tenant_id")
-        .filter(|_| caller.admin)
-        .unwrap_or(&caller.project_id);
-    let servers: Vec<&Record> = world
-        .servers
-        .iter()
-        .filter(|s| &s.project_id == project)
-        .collect();
-    let flavors = servers.iter().filter_map(|s| compute::flavor_of(&world, s));
-    let (cores, ram) = flavors.fold((0, 0), |(c, r), f| {
-        (
-            c + f["vcpus"].as_u64().unwrap_or(0),
-            r + f["ram"].as_u64().unwrap_or(0),
-        )
-    });
-    let mut absolute = world.templates.compute_limits.clone();
-    let fields = [
-        ("maxTotalInstances", json!(50)),
-        ("maxTotalCores", json!(200)),
-        ("maxTotalRAMSize", json!(512_000)),
-        ("totalInstancesUsed", json!(servers.len())),
-        ("totalCoresUsed", json!(cores)),
-        ("totalRAMUsed", json!(ram)),
-        (
-            "totalServerGroupsUsed",
-            json!(
-                world
-                    .server_groups
-                    .iter()
-                    .filter(|g| &g.project_id == project)
-                    .count()
-            ),
-        ),
-        (
-            "totalSecurityGroupsUsed",
-            json!(
-                world
-                    .security_groups
-                    .iter()
-                    .filter(|g| &g.project_id == project)
-                    .count()
-            ),
-        ),
-        (
-            "totalFloatingIpsUsed",
-            json!(
-                world
-                    .floating_ips
-                    .iter()
-                    .filter(|f| &f.project_id == project)
-                    .count()
-            ),
-        ),
-    ];
-    for (key, value) in fields {
-        absolute.insert(key.into(), value);
-    }
-    Json(json!({ "limits": { "absolute": absolute, "rate": [] } }))
-}
-
-/// `GET /os-availability-zone/detail`: the sample zones.
-async fn availability_zones(State(sim): State<Sim>, _caller: Scoped) -> Json<Value> {
-    Json(sim.world().templates.availability_zones.clone())
 }
 
 /// `GET /os-server-groups`: the project's groups (admins: every project with `all_projects`).
 async fn list_server_groups(
     State(sim): State<Sim>,
     caller: Scoped,
+    version: Microversion,
     Query(params): Query<Params>,
 ) -> Json<Value> {
     let world = sim.world();
     let all = flag(&params, "all_projects");
-    let groups: Vec<&Object> = world
+    let groups: Vec<Object> = world
         .server_groups
         .iter()
         .filter(|g| caller.sees(g, all))
-        .map(|g| &g.body)
+        .map(|g| views::server_group(g, &caller.user_id, version))
         .collect();
     Json(json!({ "server_groups": groups }))
 }

@@ -1,5 +1,5 @@
 //! Keystone v3 under `/identity/v3`: password authentication, token validation, the service
-//! catalog, projects and role assignments.
+//! catalog, projects, users, roles and role assignments.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -12,7 +12,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::{ApiError, Base, Caller, Params};
 use crate::model::World;
-use crate::model::identity::{Project, Session};
+use crate::model::identity::{Project, Role, Session, User};
 use crate::seed::{DOMAIN_ID, DOMAIN_NAME, REGION};
 use crate::sim::Sim;
 use crate::time::Stamp;
@@ -33,6 +33,10 @@ pub(crate) fn mount() -> Router<Sim> {
             get(project_user_roles),
         )
         .route("/identity/v3/users/{user_id}/projects", get(user_projects))
+        .route("/identity/v3/users", get(list_users))
+        .route("/identity/v3/users/{user_id}", get(show_user))
+        .route("/identity/v3/roles", get(list_roles))
+        .route("/identity/v3/roles/{role_id}", get(show_role))
         .route("/identity/v3/role_assignments", get(role_assignments))
 }
 
@@ -516,4 +520,128 @@ async fn role_assignments(
         })
         .collect();
     Json(json!({ "role_assignments": assignments, "links": links(&base, "role_assignments") }))
+}
+
+fn user_json(world: &World, base: &str, user: &User, listed: bool) -> Value {
+    let mut body = world.templates.user.clone();
+    body.insert("id".into(), json!(user.id));
+    body.insert("name".into(), json!(user.name));
+    body.insert("domain_id".into(), json!(DOMAIN_ID));
+    body.insert("enabled".into(), json!(true));
+    body.insert("password_expires_at".into(), Value::Null);
+    body.insert(
+        "links".into(),
+        json!({ "self": format!("{base}/identity/v3/users/{}", user.id) }),
+    );
+    // The seeded users have no default project, and Keystone leaves out what is unset.
+    body.remove("default_project_id");
+    if listed {
+        body.remove("federated");
+    }
+    Value::Object(body)
+}
+
+/// `GET /v3/users`: every user (admin only), optionally filtered by `name`.
+async fn list_users(
+    State(sim): State<Sim>,
+    Base(base): Base,
+    caller: Caller,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    if !caller.admin {
+        return Err(forbidden("identity:list_users"));
+    }
+    let world = sim.world();
+    let users: Vec<Value> = world
+        .identity
+        .users
+        .iter()
+        .filter(|u| params.get("name").is_none_or(|n| *n == u.name))
+        .map(|u| user_json(&world, &base, u, true))
+        .collect();
+    Ok(Json(
+        json!({ "users": users, "links": links(&base, "users") }),
+    ))
+}
+
+/// `GET /v3/users/{id}`: a user (that user, or an admin).
+async fn show_user(
+    State(sim): State<Sim>,
+    Base(base): Base,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if !caller.admin && caller.user_id != user_id {
+        return Err(forbidden("identity:get_user"));
+    }
+    let world = sim.world();
+    let user = world.identity.user(&user_id).ok_or_else(|| {
+        ApiError::keystone(
+            StatusCode::NOT_FOUND,
+            format!("Could not find user: {user_id}."),
+        )
+    })?;
+    Ok(Json(
+        json!({ "user": user_json(&world, &base, user, false) }),
+    ))
+}
+
+fn role_json(world: &World, base: &str, role: &Role) -> Value {
+    let mut body = world.templates.role.clone();
+    body.insert("id".into(), json!(role.id));
+    body.insert("name".into(), json!(role.name));
+    body.remove("description");
+    body.insert(
+        "links".into(),
+        json!({ "self": format!("{base}/identity/v3/roles/{}", role.id) }),
+    );
+    Value::Object(body)
+}
+
+/// `GET /v3/roles`: every role (admin only), optionally filtered by `name`.
+async fn list_roles(
+    State(sim): State<Sim>,
+    Base(base): Base,
+    caller: Caller,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    if !caller.admin {
+        return Err(forbidden("identity:list_roles"));
+    }
+    let world = sim.world();
+    let roles: Vec<Value> = world
+        .identity
+        .roles
+        .iter()
+        .filter(|r| params.get("name").is_none_or(|n| *n == r.name))
+        .map(|r| role_json(&world, &base, r))
+        .collect();
+    Ok(Json(
+        json!({ "roles": roles, "links": links(&base, "roles") }),
+    ))
+}
+
+/// `GET /v3/roles/{id}` (admin only).
+async fn show_role(
+    State(sim): State<Sim>,
+    Base(base): Base,
+    caller: Caller,
+    Path(role_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if !caller.admin {
+        return Err(forbidden("identity:get_role"));
+    }
+    let world = sim.world();
+    let role = world
+        .identity
+        .roles
+        .iter()
+        .find(|r| r.id == role_id)
+        .ok_or_else(|| {
+            ApiError::keystone(
+                StatusCode::NOT_FOUND,
+                format!("Could not find role: {role_id}."),
+            )
+        })?;
+    Ok(Json(json!({ "role": role_json(&world, &base, role) })))
 }

@@ -1,6 +1,10 @@
-//! Neutron v2.0 under `/network/v2.0`: networks (list, show, create, delete) and the read-only
-//! lists of subnets, ports, routers, floating IPs, security groups and rules. Every list honours
-//! Neutron's equality filters on top-level fields (`?name=…&status=…`).
+//! Neutron v2.0 under `/network/v2.0`: networks (list, show, create, update, delete), subnets and
+//! ports (`ports`: create, show, update, delete), quotas and zones (`quotas`), and the read-only
+//! lists of routers, floating IPs, security groups and rules. Every list honours Neutron's
+//! equality filters on top-level fields (`?name=…&status=…`).
+
+mod ports;
+mod quotas;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -33,10 +37,18 @@ pub(crate) fn mount() -> Router<Sim> {
         )
         .route(
             "/network/v2.0/networks/{network_id}",
-            get(show_network).delete(delete_network),
+            get(show_network).put(update_network).delete(delete_network),
         )
-        .route("/network/v2.0/subnets", get(list_subnets))
-        .route("/network/v2.0/ports", get(list_ports))
+        .route(
+            "/network/v2.0/subnets",
+            get(list_subnets).post(ports::create_subnet),
+        )
+        .route(
+            "/network/v2.0/ports",
+            get(list_ports).post(ports::create_port),
+        )
+        .merge(ports::mount())
+        .merge(quotas::mount())
         .route("/network/v2.0/routers", get(list_routers))
         .route("/network/v2.0/floatingips", get(list_floating_ips))
         .route("/network/v2.0/security-groups", get(list_security_groups))
@@ -82,6 +94,10 @@ fn public_network(network: &Record) -> bool {
 
 fn own_only(_: &Record) -> bool {
     false
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::neutron(StatusCode::BAD_REQUEST, "HTTPBadRequest", message)
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -171,6 +187,39 @@ async fn create_network(
     }
     let body = single(visible(&world, &caller, &id)?);
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `PUT /v2.0/networks/{id}`: name, description, `admin_state_up` and `mtu`.
+async fn update_network(
+    State(sim): State<Sim>,
+    caller: Scoped,
+    Path(network_id): Path<String>,
+    Json(request): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let fields = request
+        .get("network")
+        .and_then(Value::as_object)
+        .ok_or_else(|| bad_request("Resource body required."))?;
+    let mut world = sim.world();
+    let network = visible(&world, &caller, &network_id)?;
+    if !caller.admin && network.project_id != caller.project_id {
+        return Err(not_found(&network_id));
+    }
+    let now = world.now().seconds_z();
+    let record = crate::model::find_mut(&mut world.networks, &network_id)
+        .ok_or_else(|| not_found(&network_id))?;
+    for (key, value) in fields {
+        if !["name", "description", "admin_state_up", "mtu"].contains(&key.as_str()) {
+            return Err(bad_request(format!(
+                "Updating {key} is not simulated; name, description, admin_state_up and mtu are."
+            )));
+        }
+        record.set(key, value.clone());
+    }
+    let revision = record.body["revision_number"].as_u64().unwrap_or(0) + 1;
+    record.set("revision_number", revision);
+    record.set("updated_at", now);
+    Ok(Json(single(record)))
 }
 
 /// `DELETE /v2.0/networks/{id}`: refused while instances have ports on it.

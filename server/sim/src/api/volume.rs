@@ -1,5 +1,6 @@
 //! Cinder v3 under `/volume/v3` (the `/{project_id}` form is mapped onto it before routing):
-//! volumes, snapshots, types, backups, limits and quota sets.
+//! volumes, snapshots, types, backups, limits, quota sets and availability zones. Volumes gain
+//! the keys of later microversions (the v3.65 and v3.69 samples) when those are asked for.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -9,13 +10,15 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, Base, Microversions, Params, Scoped, flag, limit, negotiate, page};
+use super::{
+    ApiError, Base, Microversion, Microversions, Params, Scoped, flag, limit, negotiate, page,
+};
 use crate::model::volume::{self, VolumeError, VolumeSpec};
-use crate::model::{Record, World, find};
+use crate::model::{Record, World, find, stable_uuid};
 use crate::sim::Sim;
 
 /// Cinder's microversion range (from its version document).
-const CINDER: Microversions = Microversions {
+pub(crate) const CINDER: Microversions = Microversions {
     service: "volume",
     legacy_header: None,
     major: 3,
@@ -48,6 +51,11 @@ pub(crate) fn mount() -> Router<Sim> {
         .route("/volume/v3/backups/detail", get(list_backups))
         .route("/volume/v3/limits", get(show_limits))
         .route("/volume/v3/os-quota-sets/{project_id}", get(show_quota_set))
+        .route(
+            "/volume/v3/os-quota-sets/{project_id}/defaults",
+            get(show_quota_defaults),
+        )
+        .route("/volume/v3/os-availability-zone", get(availability_zones))
         .layer(from_fn(|request, next| negotiate(CINDER, request, next)))
 }
 
@@ -58,8 +66,33 @@ fn links(base: &str, project_id: &str, kind: &str, id: &str) -> Value {
     ])
 }
 
-fn volume_json(base: &str, volume: &Record) -> Value {
+/// Keys later microversions added to volumes, with the version of each (`shared_targets`
+/// became tri-state, `null` here, at 3.69).
+const VOLUME_KEYS: [(&str, u32); 7] = [
+    ("group_id", 13),
+    ("provider_id", 21),
+    ("service_uuid", 48),
+    ("shared_targets", 48),
+    ("cluster_name", 61),
+    ("volume_type_id", 63),
+    ("consumes_quota", 65),
+];
+
+fn volume_json(world: &World, base: &str, volume: &Record, version: Microversion) -> Value {
     let mut body = volume.body.clone();
+    for (key, since) in VOLUME_KEYS {
+        if !version.at_least(since) {
+            continue;
+        }
+        let value = match key {
+            "service_uuid" => json!(stable_uuid("cinder-volume")),
+            "shared_targets" if version.at_least(69) => Value::Null,
+            "shared_targets" | "consumes_quota" => json!(true),
+            "volume_type_id" => json!(type_id(world, volume.str("volume_type"))),
+            _ => Value::Null,
+        };
+        body.insert(key.into(), value);
+    }
     body.insert(
         "links".into(),
         links(base, &volume.project_id, "volumes", &volume.id),
@@ -136,11 +169,15 @@ async fn list_volumes_detail(
     State(sim): State<Sim>,
     Base(base): Base,
     caller: Scoped,
+    version: Microversion,
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
     let world = sim.world();
     let (items, more) = select(&world, &caller, &params)?;
-    let volumes: Vec<Value> = items.iter().map(|v| volume_json(&base, v)).collect();
+    let volumes: Vec<Value> = items
+        .iter()
+        .map(|v| volume_json(&world, &base, v, version))
+        .collect();
     Ok(Json(with_next(
         json!({ "volumes": volumes }),
         &base,
@@ -167,11 +204,14 @@ async fn show_volume(
     State(sim): State<Sim>,
     Base(base): Base,
     caller: Scoped,
+    version: Microversion,
     Path(volume_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let world = sim.world();
     let volume = owned(&world, &caller, &volume_id)?;
-    Ok(Json(json!({ "volume": volume_json(&base, volume) })))
+    Ok(Json(
+        json!({ "volume": volume_json(&world, &base, volume, version) }),
+    ))
 }
 
 /// `POST /volumes`: a new volume, `creating` then `available` after a couple of ticks.
@@ -179,6 +219,7 @@ async fn create_volume(
     State(sim): State<Sim>,
     Base(base): Base,
     caller: Scoped,
+    version: Microversion,
     Json(request): Json<Value>,
 ) -> Result<Response, ApiError> {
     let spec = request
@@ -217,7 +258,7 @@ async fn create_volume(
     };
     let id = volume::create_volume(&mut world, spec);
     let volume = find(&world.volumes, &id).ok_or_else(|| bad_request("Volume creation failed."))?;
-    let mut body = volume_json(&base, volume);
+    let mut body = volume_json(&world, &base, volume, version);
     if let Some(object) = body.as_object_mut() {
         for key in NOT_IN_CREATE {
             object.remove(key);
@@ -379,4 +420,36 @@ async fn show_quota_set(
     }
     quota.insert("id".into(), json!(project_id));
     Ok(Json(json!({ "quota_set": quota })))
+}
+
+/// The id of a volume type by name (the default type is not among the samples).
+fn type_id(world: &World, name: &str) -> String {
+    world.templates.volume_types["volume_types"]
+        .as_array()
+        .and_then(|types| types.iter().find(|t| t["name"] == name))
+        .and_then(|t| t["id"].as_str())
+        .map_or_else(
+            || stable_uuid(&format!("volume-type/{name}")),
+            str::to_owned,
+        )
+}
+
+/// `GET /os-quota-sets/{project_id}/defaults`: the limits every project starts with.
+async fn show_quota_defaults(
+    State(sim): State<Sim>,
+    _caller: Scoped,
+    Path(project_id): Path<String>,
+) -> Json<Value> {
+    let world = sim.world();
+    let mut quota = world.templates.quota_set.clone();
+    for key in ["volumes", "snapshots", "backups"] {
+        quota.insert(key.into(), json!(50));
+    }
+    quota.insert("id".into(), json!(project_id));
+    Json(json!({ "quota_set": quota }))
+}
+
+/// `GET /os-availability-zone`: the sample zone.
+async fn availability_zones(State(sim): State<Sim>, _caller: Scoped) -> Json<Value> {
+    Json(sim.world().templates.volume_availability_zones.clone())
 }

@@ -54,11 +54,55 @@ pub(crate) fn create_subnet(
     name: &str,
     prefix: &str,
 ) -> String {
+    let cidr = Cidr::parse(&format!("{prefix}.0/24")).unwrap_or(Cidr {
+        network: 0x0a00_0000,
+        bits: 24,
+    });
+    create_subnet_in(world, network_id, name, cidr).unwrap_or_default()
+}
+
+/// An IPv4 network in CIDR notation, as subnets are created with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cidr {
+    /// The network address (host bits cleared).
+    pub network: u32,
+    /// The prefix length, 8 to 30.
+    pub bits: u32,
+}
+
+impl Cidr {
+    /// Parses `a.b.c.d/n` (IPv4, prefix length 8 to 30), clearing host bits.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let (address, bits) = text.split_once('/')?;
+        let bits: u32 = bits.parse().ok().filter(|b| (8..=30).contains(b))?;
+        let address: std::net::Ipv4Addr = address.parse().ok()?;
+        let mask = u32::MAX << (32 - bits);
+        Some(Self {
+            network: u32::from(address) & mask,
+            bits,
+        })
+    }
+
+    fn nth(self, n: u32) -> String {
+        std::net::Ipv4Addr::from(self.network + n).to_string()
+    }
+
+    fn size(self) -> u32 {
+        1 << (32 - self.bits)
+    }
+}
+
+/// Adds an IPv4 subnet (gateway at the first address, the rest but the broadcast address
+/// allocatable) to a network; returns its id, or `None` when there is no such network.
+pub(crate) fn create_subnet_in(
+    world: &mut World,
+    network_id: &str,
+    name: &str,
+    cidr: Cidr,
+) -> Option<String> {
     let id = world.uuid();
     let now = world.now().seconds_z();
-    let Some(network) = super::find_mut(&mut world.networks, network_id) else {
-        return id;
-    };
+    let network = super::find_mut(&mut world.networks, network_id)?;
     if let Some(list) = network
         .body
         .get_mut("subnets")
@@ -66,6 +110,7 @@ pub(crate) fn create_subnet(
     {
         list.push(json!(id));
     }
+    network.set("updated_at", now.clone());
     let project_id = network.project_id.clone();
     let external = network.body["router:external"].clone();
     let mut body = world.templates.subnet.clone();
@@ -75,22 +120,107 @@ pub(crate) fn create_subnet(
         ("network_id", json!(network_id)),
         ("project_id", json!(project_id)),
         ("tenant_id", json!(project_id)),
-        ("cidr", json!(format!("{prefix}.0/24"))),
-        ("gateway_ip", json!(format!("{prefix}.1"))),
+        ("cidr", json!(format!("{}/{}", cidr.nth(0), cidr.bits))),
+        ("gateway_ip", json!(cidr.nth(1))),
         (
             "allocation_pools",
-            json!([{ "start": format!("{prefix}.2"), "end": format!("{prefix}.254") }]),
+            json!([{ "start": cidr.nth(2), "end": cidr.nth(cidr.size() - 2) }]),
         ),
         ("created_at", json!(now)),
         ("updated_at", json!(now)),
         ("router:external", external),
         ("tags", json!([])),
+        ("revision_number", json!(0)),
     ];
     for (key, value) in fields {
         body.insert(key.to_owned(), value);
     }
     world.subnets.push(Record::new(&project_id, body));
-    id
+    Some(id)
+}
+
+/// Why a subnet or port operation was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PortError {
+    /// No such network, subnet or port.
+    NotFound,
+    /// The network has no subnet, or its subnet no free address (Neutron's
+    /// `IpAddressGenerationFailure`).
+    NoAddress,
+    /// A port still has an address on the subnet (Neutron's `SubnetInUse`).
+    InUse,
+}
+
+/// Removes a subnet unless a port still has an address on it (DHCP ports go with it).
+pub(crate) fn delete_subnet(world: &mut World, id: &str) -> Result<(), PortError> {
+    let index = position(&world.subnets, id).ok_or(PortError::NotFound)?;
+    let on_subnet = |p: &Record| {
+        p.body["fixed_ips"]
+            .as_array()
+            .is_some_and(|ips| ips.iter().any(|ip| ip["subnet_id"] == id))
+    };
+    if world
+        .ports
+        .iter()
+        .any(|p| on_subnet(p) && p.str("device_owner") != "network:dhcp")
+    {
+        return Err(PortError::InUse);
+    }
+    let subnet = world.subnets.remove(index);
+    world.ports.retain(|p| !on_subnet(p));
+    if let Some(network) = super::find_mut(&mut world.networks, subnet.str("network_id"))
+        && let Some(list) = network
+            .body
+            .get_mut("subnets")
+            .and_then(Value::as_array_mut)
+    {
+        list.retain(|s| s != id);
+    }
+    Ok(())
+}
+
+/// Adds an unbound port (no device) on a network's first subnet; returns its id.
+pub(crate) fn create_user_port(
+    world: &mut World,
+    network_id: &str,
+    name: &str,
+) -> Result<String, PortError> {
+    let network = find(&world.networks, network_id)
+        .cloned()
+        .ok_or(PortError::NotFound)?;
+    let subnet = world
+        .subnets
+        .iter()
+        .find(|s| s.str("network_id") == network_id)
+        .cloned()
+        .ok_or(PortError::NoAddress)?;
+    let address = next_address(world, &subnet).ok_or(PortError::NoAddress)?;
+    let mac = world.mac();
+    let id = create_port(world, &network, &subnet, &address, &mac, "", "");
+    if let Some(port) = super::find_mut(&mut world.ports, &id) {
+        port.set("name", name);
+        port.set("status", "DOWN");
+        port.set("binding:vif_type", "unbound");
+        port.set("binding:host_id", "");
+    }
+    Ok(id)
+}
+
+/// Removes a port (and the floating IP association that pointed at it).
+pub(crate) fn delete_port(world: &mut World, id: &str) -> Result<(), PortError> {
+    let index = position(&world.ports, id).ok_or(PortError::NotFound)?;
+    world.ports.remove(index);
+    for fip in world
+        .floating_ips
+        .iter_mut()
+        .filter(|f| f.str("port_id") == id)
+    {
+        for key in ["port_id", "fixed_ip_address", "router_id", "port_details"] {
+            fip.set(key, Value::Null);
+        }
+        fip.set("status", "DOWN");
+    }
+    Ok(())
 }
 
 /// Creates a compute port for a new server on its project's first private network and returns
@@ -107,7 +237,9 @@ pub(crate) fn attach_server_port(world: &mut World, project_id: &str, server_id:
     else {
         return json!({});
     };
-    let address = next_address(world, &subnet);
+    let Some(address) = next_address(world, &subnet) else {
+        return json!({});
+    };
     let mac = world.mac();
     create_port(
         world,
@@ -126,22 +258,34 @@ pub(crate) fn attach_server_port(world: &mut World, project_id: &str, server_id:
     }]})
 }
 
-fn next_address(world: &World, subnet: &Record) -> String {
-    let gateway = subnet.str("gateway_ip");
-    let prefix = gateway.rsplit_once('.').map_or("10.0.0", |(p, _)| p);
-    let used = world
+/// The first address of the subnet's allocation pool no port holds, from `.10` on in a /24
+/// (the seeded addresses start there).
+fn next_address(world: &World, subnet: &Record) -> Option<String> {
+    let pool = &subnet.body["allocation_pools"][0];
+    let bound = |key: &str| {
+        pool[key]
+            .as_str()
+            .and_then(|a| a.parse::<std::net::Ipv4Addr>().ok())
+            .map(u32::from)
+    };
+    let (start, end) = (bound("start")?, bound("end")?);
+    let used: Vec<u32> = world
         .ports
         .iter()
         .filter_map(|p| p.body["fixed_ips"][0]["ip_address"].as_str())
-        .filter_map(|ip| {
-            ip.strip_prefix(prefix)?
-                .strip_prefix('.')?
-                .parse::<u16>()
-                .ok()
-        })
-        .max()
-        .unwrap_or(9);
-    format!("{prefix}.{}", (used + 1).clamp(10, 254))
+        .filter_map(|ip| ip.parse::<std::net::Ipv4Addr>().ok().map(u32::from))
+        .collect();
+    let highest = used
+        .iter()
+        .copied()
+        .filter(|a| (start..=end).contains(a))
+        .max();
+    let first = if end - start > 16 { start + 8 } else { start };
+    let next = highest.map_or(first, |h| (h + 1).max(first));
+    (next..=end)
+        .chain(start..next)
+        .find(|a| !used.contains(a))
+        .map(|a| std::net::Ipv4Addr::from(a).to_string())
 }
 
 fn create_port(
@@ -152,7 +296,7 @@ fn create_port(
     mac: &str,
     device_id: &str,
     owner: &str,
-) {
+) -> String {
     let id = world.uuid();
     let now = world.now().seconds_z();
     let group = world
@@ -197,6 +341,7 @@ fn create_port(
         body.insert(key.to_owned(), value);
     }
     world.ports.push(Record::new(&network.project_id, body));
+    id
 }
 
 /// Removes a server's ports and clears the floating IPs that pointed at them.

@@ -109,7 +109,15 @@ pub fn fixture(path: &str) -> Value {
 }
 
 /// Members whose keys are data (user metadata, network names), not part of the shape.
-const MAP_LIKE: [&str; 4] = ["metadata", "addresses", "extra_specs", "hosts"];
+const MAP_LIKE: [&str; 7] = [
+    "metadata",
+    "addresses",
+    "extra_specs",
+    "hosts",
+    "properties",
+    "scheduler_hints",
+    "rules",
+];
 
 fn kind(value: &Value) -> &'static str {
     match value {

@@ -6,4 +6,6 @@ mod faults;
 mod helpers;
 mod identity;
 mod lifecycle;
+mod operator;
 mod shapes;
+mod versions;

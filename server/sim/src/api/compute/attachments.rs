@@ -3,12 +3,13 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::{not_found, owned};
-use crate::api::{ApiError, Scoped};
+use super::{not_found, owned, views};
+use crate::api::{ApiError, Microversion, Scoped};
 use crate::model::volume::{self, VolumeError};
 use crate::model::{Record, World, find};
 use crate::sim::Sim;
@@ -26,19 +27,25 @@ pub(super) fn mount() -> Router<Sim> {
         )
 }
 
-fn attachment_json(world: &World, server_id: &str, volume: &Record) -> Value {
+fn attachment_json(
+    world: &World,
+    server_id: &str,
+    volume: &Record,
+    version: Microversion,
+) -> Value {
     let mut body = world.templates.volume_attachment.clone();
     body.insert("device".into(), json!(volume::device_on(volume, server_id)));
     body.insert("id".into(), json!(volume.id));
     body.insert("serverId".into(), json!(server_id));
     body.insert("volumeId".into(), json!(volume.id));
-    Value::Object(body)
+    Value::Object(views::attachment(body, volume, version))
 }
 
 /// `GET /servers/{id}/os-volume_attachments`.
 async fn list_attachments(
     State(sim): State<Sim>,
     caller: Scoped,
+    version: Microversion,
     Path(server_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let world = sim.world();
@@ -47,7 +54,7 @@ async fn list_attachments(
         .volumes
         .iter()
         .filter(|v| volume::attached_to(v, &server_id))
-        .map(|v| attachment_json(&world, &server_id, v))
+        .map(|v| attachment_json(&world, &server_id, v, version))
         .collect();
     Ok(Json(json!({ "volumeAttachments": items })))
 }
@@ -56,6 +63,7 @@ async fn list_attachments(
 async fn show_attachment(
     State(sim): State<Sim>,
     caller: Scoped,
+    version: Microversion,
     Path((server_id, volume_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let world = sim.world();
@@ -69,17 +77,19 @@ async fn show_attachment(
             )
         })?;
     Ok(Json(
-        json!({ "volumeAttachment": attachment_json(&world, &server_id, volume) }),
+        json!({ "volumeAttachment": attachment_json(&world, &server_id, volume, version) }),
     ))
 }
 
-/// `POST /servers/{id}/os-volume_attachments`: the volume goes attaching, then in-use.
+/// `POST /servers/{id}/os-volume_attachments`: the volume goes attaching, then in-use. From
+/// 2.101 the answer is `202 Accepted` without a body.
 async fn attach_volume(
     State(sim): State<Sim>,
     caller: Scoped,
+    version: Microversion,
     Path(server_id): Path<String>,
     Json(request): Json<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let volume_id = request["volumeAttachment"]["volumeId"]
         .as_str()
         .ok_or_else(|| {
@@ -105,10 +115,12 @@ async fn attach_volume(
         return Err(not_found("Volume", &volume_id));
     }
     volume::attach(&mut world, &server_id, &volume_id).map_err(volume_error)?;
+    if version.at_least(101) {
+        return Ok(StatusCode::ACCEPTED.into_response());
+    }
     let volume = find(&world.volumes, &volume_id).ok_or_else(|| not_found("Volume", &volume_id))?;
-    Ok(Json(
-        json!({ "volumeAttachment": attachment_json(&world, &server_id, volume) }),
-    ))
+    let body = attachment_json(&world, &server_id, volume, version);
+    Ok(Json(json!({ "volumeAttachment": body })).into_response())
 }
 
 fn volume_error(error: VolumeError) -> ApiError {

@@ -7,5 +7,6 @@ mod bulk;
 mod faults;
 mod helpers;
 mod identity;
+mod image_listing;
 mod lifecycle;
 mod shapes;

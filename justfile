@@ -19,9 +19,10 @@ sim *ARGS:
     cargo run -p tidings -- sim {{ARGS}}
 
 # Run every test: lints, Rust unit and integration tests, the @trpc/client conformance suite,
-# the TypeScript bindings, the Python JSON-RPC clients and the web client.
+# the TypeScript bindings, the Python JSON-RPC clients, the web client, and Tidings against
+# real Keystone and Glance.
 [doc("Run every test")]
-test: lint test-rust fuzz-short test-conformance test-bindings test-python test-web test-deploy
+test: lint test-rust fuzz-short test-conformance test-bindings test-python test-web test-deploy test-openstack
 
 # The Redis bus tests need a real redis-server; without one they fail, saying so.
 # Rust unit and integration tests (nextest when installed).

@@ -84,7 +84,7 @@ class Process:
     def pid(self):
         return self.proc.pid
 
-    def wait_for_line(self, pattern, timeout=90):
+    def wait_for_line(self, pattern, timeout=180):
         """The first match of `pattern` in the log; fails when the process exits first."""
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern)

@@ -19,9 +19,10 @@ sim *ARGS:
     cargo run -p tidings -- sim {{ARGS}}
 
 # Run every test: lints, Rust unit and integration tests, the @trpc/client conformance suite,
-# the TypeScript bindings, the Python JSON-RPC clients and the web client.
+# the TypeScript bindings, the Python JSON-RPC clients, the web client, and Tidings against
+# real Keystone and Glance.
 [doc("Run every test")]
-test: lint test-rust fuzz-short test-conformance test-bindings test-python test-web test-deploy
+test: lint test-rust fuzz-short test-conformance test-bindings test-python test-web test-deploy test-openstack
 
 # The Redis bus tests need a real redis-server; without one they fail, saying so.
 # Rust unit and integration tests (nextest when installed).
@@ -105,6 +106,26 @@ test-web:
     npm run build -w web-client
     npm test -w web-client
     TIDINGS_BIN="$PWD/target/debug/tidings" npm run test:e2e -w web-client
+
+# The real-service tier: real Keystone and real Glance from PyPI (tests/openstack/requirements.txt,
+# in target/openstack-venv, installed again only when that file changes), on SQLite with fernet
+# keys and Glance's file store under target/openstack-run/, served by gunicorn on ports they
+# pick; the simulator behind that Keystone for Nova, Cinder and Neutron; Tidings in front, driven
+# by pytest through JSON-RPC and the stock openstack command. Every process is a child stopped
+# by its pid (tests/openstack/stack.py); `target/openstack-venv/bin/python
+# tests/openstack/stack.py` brings the same stack up by hand.
+[doc("Tidings against real Keystone and Glance from PyPI, the simulator behind that Keystone")]
+test-openstack:
+    if ! cmp -s tests/openstack/requirements.txt target/openstack-venv/installed.txt; then \
+        rm -rf target/openstack-venv; \
+        python3 -m venv target/openstack-venv; \
+        target/openstack-venv/bin/pip install --quiet --disable-pip-version-check \
+            -r tests/openstack/requirements.txt; \
+        cp tests/openstack/requirements.txt target/openstack-venv/installed.txt; \
+    fi
+    cargo build -p tidings
+    TIDINGS_BIN="$PWD/target/debug/tidings" PYTHONDONTWRITEBYTECODE=1 \
+        target/openstack-venv/bin/python -m pytest -q -p no:cacheprovider tests/openstack
 
 # Regenerate the TypeScript bindings package (bindings/) from the server's procedure registry.
 bindings:

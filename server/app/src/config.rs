@@ -277,6 +277,71 @@ pub struct SimArgs {
     /// The simulator's options.
     #[command(flatten)]
     pub sim: SimOptions,
+    /// The real Keystone to stand behind, if any.
+    #[command(flatten)]
+    pub keystone: SimKeystoneOptions,
+}
+
+/// A real Keystone for `tidings sim` to stand behind: its tokens, projects and roles instead of
+/// the simulator's own identity service. `Debug` hides the password.
+#[derive(Clone, Args)]
+pub struct SimKeystoneOptions {
+    /// Keystone v3 URL of a real Keystone (e.g. http://127.0.0.1:5000/v3) whose tokens the
+    /// simulated Nova, Cinder, Glance and Neutron accept and whose projects they hold; the
+    /// simulator's own Keystone is then not served. Default: the simulator's own.
+    #[arg(long, env = "TIDINGS_SIM_KEYSTONE")]
+    pub keystone: Option<String>,
+    /// The simulator's service user in that Keystone: it validates tokens (role `service` or
+    /// `admin`) and lists the projects at start (`admin`).
+    #[arg(long, env = "TIDINGS_SIM_KEYSTONE_USERNAME", default_value = "admin")]
+    pub keystone_username: String,
+    /// That user's password.
+    #[arg(
+        long,
+        env = "TIDINGS_SIM_KEYSTONE_PASSWORD",
+        default_value = "admin",
+        hide_env_values = true
+    )]
+    pub keystone_password: String,
+    /// The project that user's token is scoped to.
+    #[arg(long, env = "TIDINGS_SIM_KEYSTONE_PROJECT", default_value = "admin")]
+    pub keystone_project: String,
+    /// Keystone domain (name) of that user and project.
+    #[arg(long, env = "TIDINGS_SIM_KEYSTONE_DOMAIN", default_value = "Default")]
+    pub keystone_domain: String,
+    /// How long a token's validation is trusted before Keystone is asked again (never past
+    /// the token's expiry): a revoked token is refused at most this long after.
+    #[arg(long, env = "TIDINGS_SIM_KEYSTONE_CACHE_TTL", default_value = "60s", value_parser = parse_duration)]
+    pub keystone_cache_ttl: Duration,
+}
+
+impl std::fmt::Debug for SimKeystoneOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimKeystoneOptions")
+            .field("keystone", &self.keystone)
+            .field("keystone_username", &self.keystone_username)
+            .field("keystone_password", &"***")
+            .field("keystone_project", &self.keystone_project)
+            .field("keystone_domain", &self.keystone_domain)
+            .field("keystone_cache_ttl", &self.keystone_cache_ttl)
+            .finish()
+    }
+}
+
+impl SimKeystoneOptions {
+    /// The simulator's settings for it, `None` without `--keystone`.
+    pub fn config(&self) -> Option<tidings_sim::KeystoneConfig> {
+        let url = self.keystone.as_ref()?;
+        let mut config = tidings_sim::KeystoneConfig::new(
+            url,
+            &self.keystone_username,
+            &self.keystone_password,
+            &self.keystone_project,
+        );
+        config.domain.clone_from(&self.keystone_domain);
+        config.cache_ttl = self.keystone_cache_ttl;
+        Some(config)
+    }
 }
 
 /// How the simulated cloud behaves.

@@ -39,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
                 activity_per_sec: args.sim.activity_per_sec,
                 seed: args.sim.seed,
                 extra_instances: args.sim.extra_instances,
+                keystone: args.keystone.config(),
                 ..tidings_sim::SimConfig::default()
             };
             let token = shutdown_on_signal();

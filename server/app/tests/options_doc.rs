@@ -1,20 +1,29 @@
-//! `docs/options.md` is the reference of `tidings serve`'s options: this test holds it to the
-//! command line itself (the same definitions `tidings serve --help` prints), so that a flag, its
-//! `TIDINGS_*` twin or its default cannot change without the page.
+//! `docs/options.md` is the reference of `tidings serve`'s options and, in its section
+//! [`SIM_SECTION`], of `tidings sim`'s: this test holds each to the command line itself (the
+//! same definitions `--help` prints), so that a flag, its `TIDINGS_*` twin or its default
+//! cannot change without the page.
 
 use std::collections::BTreeMap;
 
 use clap::CommandFactory;
 use tidings::config::Cli;
 
-/// One row of the page's table: variable and default cells, by flag.
-fn documented() -> BTreeMap<String, (String, String)> {
+/// The heading of the page's section on `tidings sim`; the rows above it are `serve`'s.
+const SIM_SECTION: &str = "## Options of `tidings sim`";
+
+/// One row of a subcommand's table: variable and default cells, by flag.
+fn documented(subcommand: &str) -> BTreeMap<String, (String, String)> {
     let page = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../docs/options.md"
     ))
     .expect("docs/options.md");
-    page.lines()
+    let (serve, sim) = page
+        .split_once(SIM_SECTION)
+        .expect("the page's sim section");
+    let section = if subcommand == "sim" { sim } else { serve };
+    section
+        .lines()
         .filter_map(|line| {
             let cells: Vec<&str> = line
                 .trim()
@@ -32,11 +41,23 @@ fn documented() -> BTreeMap<String, (String, String)> {
 
 #[test]
 fn every_serve_option_is_documented_with_its_variable_and_default() {
+    check("serve");
+}
+
+#[test]
+fn every_sim_option_is_documented_with_its_variable_and_default() {
+    check("sim");
+}
+
+/// Compares `tidings <subcommand>`'s flags with its rows of the page.
+fn check(subcommand: &str) {
     let cli = Cli::command();
-    let serve = cli.find_subcommand("serve").expect("serve subcommand");
-    let mut rows = documented();
+    let command = cli
+        .find_subcommand(subcommand)
+        .unwrap_or_else(|| panic!("{subcommand} subcommand"));
+    let mut rows = documented(subcommand);
     let mut problems = Vec::new();
-    for arg in serve.get_arguments() {
+    for arg in command.get_arguments() {
         let Some(long) = arg.get_long() else { continue };
         if matches!(long, "help" | "version") {
             continue;
@@ -70,7 +91,7 @@ fn every_serve_option_is_documented_with_its_variable_and_default() {
     );
     assert!(
         problems.is_empty(),
-        "docs/options.md drifted:\n{}",
+        "docs/options.md drifted from `tidings {subcommand}`:\n{}",
         problems.join("\n")
     );
 }

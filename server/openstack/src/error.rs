@@ -182,34 +182,145 @@ impl Error {
     }
 }
 
-/// Longest excerpt of a non-JSON error body kept as the message.
+/// Longest message kept.
 const MAX_MESSAGE_CHARS: usize = 200;
 
 /// Extracts the human message from an OpenStack error body.
 ///
 /// Nova and Cinder wrap it as `{"itemNotFound": {"message": ..}}` (the key names the fault),
 /// Keystone as `{"error": {"message": ..}}`, Neutron as `{"NeutronError": {"message": ..}}`;
-/// some services answer `{"message": ..}` or plain text / HTML.
+/// Glance and keystonemiddleware answer with webob's error pages: `{"message": ..}` to a
+/// client that accepts JSON, else HTML or plain text, and the message carries webob's markup
+/// either way (`No image found with ID x<br /><br />`, a schema error's detail after a blank
+/// line). What comes out is the explanation alone, on one line, markup and entities gone.
 pub(crate) fn error_message(body: &[u8]) -> String {
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(body) {
-        if let Some(serde_json::Value::String(message)) = map.get("message") {
-            return message.clone();
+    let message = json_message(body).unwrap_or_else(|| page_text(&String::from_utf8_lossy(body)));
+    tidy(&message)
+}
+
+fn json_message(body: &[u8]) -> Option<String> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(body) else {
+        return None;
+    };
+    if let Some(serde_json::Value::String(message)) = map.get("message") {
+        return Some(message.clone());
+    }
+    map.values().find_map(|value| match value {
+        serde_json::Value::Object(inner) => match inner.get("message") {
+            Some(serde_json::Value::String(message)) => Some(message.clone()),
+            _ => None,
+        },
+        serde_json::Value::String(message) if map.len() == 1 => Some(message.clone()),
+        _ => None,
+    })
+}
+
+/// The text of a webob error page: after the `<h1>` of an HTML one (its title and heading
+/// are the status), or after the status line of a plain one (`404 Not Found\n\n…`).
+fn page_text(text: &str) -> String {
+    let text = text.trim();
+    if text.starts_with('<') {
+        let body = text.split_once("</h1>").map_or(text, |(_, rest)| rest);
+        let body = body
+            .split_once("</body>")
+            .map_or(body, |(inside, _)| inside);
+        return decode_entities(&strip_tags(body));
+    }
+    match text.split_once("\n\n") {
+        Some((status, rest)) if is_status_line(status) => rest.to_owned(),
+        _ => text.to_owned(),
+    }
+}
+
+/// `404 Not Found`: three digits and a reason.
+fn is_status_line(line: &str) -> bool {
+    let (code, reason) = line.split_once(' ').unwrap_or((line, ""));
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) && !reason.is_empty()
+}
+
+/// Tags removed, `<br>` kept as a line break.
+fn strip_tags(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        if tag.trim_start().to_ascii_lowercase().starts_with("br") {
+            text.push('\n');
         }
-        for value in map.values() {
-            match value {
-                serde_json::Value::Object(inner) => {
-                    if let Some(serde_json::Value::String(message)) = inner.get("message") {
-                        return message.clone();
-                    }
-                }
-                serde_json::Value::String(message) if map.len() == 1 => return message.clone(),
-                _ => {}
+        rest = &rest[open + close + 1..];
+    }
+    text.push_str(rest);
+    text
+}
+
+/// The entities webob's HTML escaping writes (`&#x27;`, `&quot;`, `&amp;`, …).
+fn decode_entities(text: &str) -> String {
+    let mut decoded = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        decoded.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let entity = rest[1..].find(';').map(|end| &rest[1..=end]);
+        let character = entity.and_then(|entity| match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => {
+                let number = entity.strip_prefix('#')?;
+                let code = match number.strip_prefix(['x', 'X']) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                    None => number.parse().ok()?,
+                };
+                char::from_u32(code)
+            }
+        });
+        match (character, entity) {
+            (Some(character), Some(entity)) => {
+                decoded.push(character);
+                rest = &rest[entity.len() + 2..];
+            }
+            _ => {
+                decoded.push('&');
+                rest = &rest[1..];
             }
         }
     }
-    let text = String::from_utf8_lossy(body);
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    text.chars().take(MAX_MESSAGE_CHARS).collect()
+    decoded.push_str(rest);
+    decoded
+}
+
+/// The explanation only (webob puts the detail after a blank line, `<br />` included), on one
+/// line, at most [`MAX_MESSAGE_CHARS`].
+fn tidy(message: &str) -> String {
+    let message = strip_br(message);
+    let first = message
+        .trim_start()
+        .split("\n\n")
+        .next()
+        .unwrap_or_default();
+    let line = first.split_whitespace().collect::<Vec<_>>().join(" ");
+    line.chars().take(MAX_MESSAGE_CHARS).collect()
+}
+
+/// `<br />` (any spelling) as a line break; other text unchanged.
+fn strip_br(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.contains("<br") {
+        std::borrow::Cow::Owned(
+            message
+                .replace("<br />", "\n")
+                .replace("<br/>", "\n")
+                .replace("<br>", "\n"),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(message)
+    }
 }
 
 #[cfg(test)]
@@ -231,10 +342,31 @@ mod tests {
         let cinder = br#"{"badRequest": {"code": 400, "message": "Invalid volume: bad size"}}"#;
         assert_eq!(error_message(cinder), "Invalid volume: bad size");
         let glance = b"<html>\n <head><title>404 Not Found</title></head>\n</html>";
+        assert_eq!(error_message(glance), "404 Not Found");
+    }
+
+    /// What a real Glance (33.0.0, webob) sent for a missing image and a bad disk format: to
+    /// `Accept: application/json`, with no Accept, and to `*/*`.
+    #[test]
+    fn webob_pages_of_glance_come_out_as_their_explanation() {
+        let missing = "No image found with ID 00000000-0000-0000-0000-000000000000";
+        let json = br#"{"message": "No image found with ID 00000000-0000-0000-0000-000000000000<br /><br />\n\n\n", "code": "404 Not Found", "title": "Not Found"}"#;
+        assert_eq!(error_message(json), missing);
+        let plain =
+            b"404 Not Found\n\nNo image found with ID 00000000-0000-0000-0000-000000000000\n\n   ";
+        assert_eq!(error_message(plain), missing);
+        let html = b"<html>\n <head>\n  <title>404 Not Found</title>\n </head>\n <body>\n  <h1>404 Not Found</h1>\n  No image found with ID 00000000-0000-0000-0000-000000000000<br /><br />\n\n\n\n </body>\n</html>";
+        assert_eq!(error_message(html), missing);
+        let schema = b"<html>\n <head>\n  <title>400 Bad Request</title>\n </head>\n <body>\n  <h1>400 Bad Request</h1>\n  Provided object does not match schema &#x27;image&#x27;: &#x27;bogus&#x27; is not one of [None, &#x27;raw&#x27;]\n\nFailed validating &#x27;enum&#x27; in schema[&#x27;properties&#x27;]:\n    {&#x27;type&#x27;: [&#x27;null&#x27;]}<br /><br />\n\n\n\n </body>\n</html>";
         assert_eq!(
-            error_message(glance),
-            "<html> <head><title>404 Not Found</title></head> </html>"
+            error_message(schema),
+            "Provided object does not match schema 'image': 'bogus' is not one of [None, 'raw']"
         );
+        assert_eq!(
+            decode_entities("a &amp; b &lt;c&gt; &#39;d&#x27; &bogus; & e"),
+            "a & b <c> 'd' &bogus; & e"
+        );
+        assert_eq!(error_message(b"  plain words  "), "plain words");
     }
 
     #[test]

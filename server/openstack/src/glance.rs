@@ -134,11 +134,28 @@ fn next_path(next: &str, base: &str) -> String {
 }
 
 impl Client {
-    /// Every image visible to the home project, following Glance's `next` links.
+    /// Every image the home project may use, following Glance's `next` links: community
+    /// images and hidden ones included. Glance's default listing leaves out community images
+    /// (but the caller's own) and every image with `os_hidden`, whose listing is a filter of
+    /// its own (`os_hidden=true` lists only them), so this is two listings of
+    /// `visibility=all`, one of each `os_hidden`. For an administrator that is every image.
     pub async fn list_images(&self) -> Result<Vec<Image>, Error> {
+        let mut images = self.list_images_where("false").await?;
+        let hidden = self.list_images_where("true").await?;
+        // An image hidden or shown between the two pages would be in both: keep one.
+        let seen: std::collections::HashSet<String> = images.iter().map(|i| i.id.clone()).collect();
+        images.extend(hidden.into_iter().filter(|i| !seen.contains(&i.id)));
+        Ok(images)
+    }
+
+    /// Every image of `visibility=all` with this `os_hidden`, page after page.
+    async fn list_images_where(&self, os_hidden: &str) -> Result<Vec<Image>, Error> {
         let base = self.endpoint(Service::Image).await?;
         let mut images = Vec::new();
         let mut path = Path::new(["v2", "images"]);
+        path.query.push(("visibility".to_owned(), "all".to_owned()));
+        path.query
+            .push(("os_hidden".to_owned(), os_hidden.to_owned()));
         for _ in 0..MAX_PAGES {
             let page: Images = self
                 .fetch(Call::to(Service::Image, Method::GET, path))

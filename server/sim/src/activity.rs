@@ -20,6 +20,9 @@ pub(crate) fn act(world: &mut World, cap: usize) -> String {
         .iter()
         .map(|p| p.id.clone())
         .collect();
+    if projects.is_empty() {
+        return "nothing".into();
+    }
     let project = projects[world.rng.random_range(0..projects.len())].clone();
     let user = world
         .identity

@@ -1,5 +1,6 @@
-//! What the service routers share: the token extractors, the error envelopes of each service,
-//! the request's base URL, visibility and list paging.
+//! What the service routers share: the token extractors (the simulator's own tokens, or a real
+//! Keystone's), the error envelopes of each service, the request's base URL, visibility and
+//! list paging.
 
 pub(crate) mod compute;
 pub(crate) mod control;
@@ -17,6 +18,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::keystone::Keystone;
 use crate::model::Record;
 use crate::sim::Sim;
 use crate::time::Stamp;
@@ -120,6 +122,16 @@ impl FromRequestParts<Sim> for Caller {
             .get("x-auth-token")
             .and_then(|v| v.to_str().ok())
             .ok_or_else(ApiError::unauthorized)?;
+        match sim.keystone() {
+            Some(keystone) => Self::foreign(sim, keystone, token).await,
+            None => Self::own(sim, token),
+        }
+    }
+}
+
+impl Caller {
+    /// The holder of a token the simulator's own Keystone issued.
+    fn own(sim: &Sim, token: &str) -> Result<Self, ApiError> {
         let world = sim.world();
         let session = world
             .identity
@@ -131,6 +143,30 @@ impl FromRequestParts<Sim> for Caller {
             admin: world
                 .identity
                 .is_admin(&session.user_id, session.project_id.as_deref()),
+        })
+    }
+
+    /// The holder of a token of the real Keystone the simulator stands behind, as that
+    /// Keystone validates it; its user, project and roles are taken up by the model. A
+    /// Keystone that cannot tell is answered as keystonemiddleware answers it: 503.
+    async fn foreign(sim: &Sim, keystone: &Keystone, token: &str) -> Result<Self, ApiError> {
+        let validated = keystone.validate(token).await.map_err(|error| {
+            tracing::warn!(error = %error, "cannot validate a token");
+            ApiError::keystone(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is currently unavailable. Please try again at a later time.",
+            )
+        })?;
+        let validated = validated.ok_or_else(ApiError::unauthorized)?;
+        sim.world().identity.adopt(
+            &validated.user,
+            validated.project.as_ref(),
+            &validated.roles,
+        );
+        Ok(Self {
+            user_id: validated.user.id.clone(),
+            project_id: validated.project.as_ref().map(|p| p.id.clone()),
+            admin: validated.is_admin(),
         })
     }
 }

@@ -1,4 +1,5 @@
-//! How a simulator behaves: its pace, its background activity and its seeded inventory.
+//! How a simulator behaves: its pace, its background activity, its seeded inventory, and the
+//! real Keystone it may stand behind.
 
 use std::time::Duration;
 
@@ -24,6 +25,73 @@ pub struct SimConfig {
     /// Upper bound on each project's servers, volumes, images and networks that background
     /// activity keeps to; it deletes rather than creates once a kind reaches it.
     pub inventory_cap: usize,
+    /// A real Keystone to stand behind: its tokens, projects and roles instead of the
+    /// simulator's own identity service (which is then not served). `None`: the seeded one.
+    pub keystone: Option<KeystoneConfig>,
+}
+
+/// How the simulator reaches a real Keystone and validates the tokens it issued.
+///
+/// The password is never logged: `Debug` prints it as `***`.
+#[derive(Clone)]
+pub struct KeystoneConfig {
+    /// Keystone v3 root, e.g. `http://keystone:5000/v3`.
+    pub url: String,
+    /// The simulator's own service user. It validates every caller's token
+    /// (`identity:validate_token`: the `service` or `admin` role) and lists the projects
+    /// once at start (`identity:list_projects`: `admin`; without it, projects are taken up as
+    /// their tokens arrive, with nothing in them).
+    pub username: String,
+    /// That user's password.
+    pub password: String,
+    /// The project its token is scoped to.
+    pub project: String,
+    /// Domain (by name) of the user and of the project.
+    pub domain: String,
+    /// How long a validation (valid or not) is trusted before Keystone is asked again; never
+    /// past the token's own expiry. A revoked token is refused at most this long after.
+    pub cache_ttl: Duration,
+    /// Most validations kept; the ones that end soonest make room first.
+    pub cache_size: usize,
+    /// Time-out of each call to Keystone.
+    pub timeout: Duration,
+}
+
+impl KeystoneConfig {
+    /// A configuration with the usual defaults: `Default` domain, a 60 s cache of at most
+    /// 10,000 tokens, 10 s time-out.
+    pub fn new(
+        url: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+        project: impl Into<String>,
+    ) -> Self {
+        Self {
+            url: url.into().trim_end_matches('/').to_owned(),
+            username: username.into(),
+            password: password.into(),
+            project: project.into(),
+            domain: "Default".to_owned(),
+            cache_ttl: Duration::from_secs(60),
+            cache_size: 10_000,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl std::fmt::Debug for KeystoneConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeystoneConfig")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .field("project", &self.project)
+            .field("domain", &self.domain)
+            .field("cache_ttl", &self.cache_ttl)
+            .field("cache_size", &self.cache_size)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl Default for SimConfig {
@@ -36,6 +104,7 @@ impl Default for SimConfig {
             extra_instances: 0,
             max_page: 1000,
             inventory_cap: 8,
+            keystone: None,
         }
     }
 }

@@ -3,7 +3,9 @@
 //! every test. Answers follow the upstream projects' published API samples, quirks included.
 //!
 //! Module map:
-//! - [`config`]: `SimConfig`, the pace, background activity and seeded inventory.
+//! - [`config`]: `SimConfig`, the pace, background activity and seeded inventory, and
+//!   `KeystoneConfig` for standing behind a real Keystone.
+//! - `keystone`: the client of that Keystone: token validation (cached), its projects.
 //! - [`seed`]: the seeded domain, projects and users (public so tests can log in).
 //! - `sim`: the cheap-clone [`Sim`] handle: tick, faults, stats, counts.
 //! - `model`: the simulated cloud, one module per service, and its state transitions.
@@ -14,7 +16,7 @@
 //! - `clock` and `activity`: the tick loop and the "other users" acting in the background.
 //! - `serve`: the accept loop (it can drop a connection on purpose).
 //!
-//! URL layout, under one listener: Keystone at `/identity/v3`, Nova at `/compute/v2.1`, Cinder at
+//! URL layout, under one listener: Keystone at `/identity/v3` (not served behind a real one), Nova at `/compute/v2.1`, Cinder at
 //! `/volume/v3/{project_id}`, Glance at `/image` (`/v2/...`), Neutron at `/network`
 //! (`/v2.0/...`), control at `/_sim`.
 
@@ -25,6 +27,7 @@ mod api;
 mod clock;
 pub mod config;
 pub mod faults;
+mod keystone;
 mod model;
 pub mod seed;
 mod serve;
@@ -44,16 +47,21 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tracing::info;
 
-pub use config::SimConfig;
+pub use config::{KeystoneConfig, SimConfig};
 pub use faults::{Fault, FaultKind, Service};
 pub use sim::{ResourceCounts, Sim, TickOutcome};
 pub use stats::{PasswordChecks, Stats};
 
 /// The simulator's routes: every service plus the control API, with fault injection and request
-/// counting in front of the services.
+/// counting in front of the services. Behind a real Keystone, identity is that Keystone's
+/// alone: the simulator's own is not served.
 pub fn app(sim: Sim) -> Router {
+    let identity = match sim.keystone() {
+        Some(_) => Router::new(),
+        None => api::identity::mount(),
+    };
     let services = Router::new()
-        .merge(api::identity::mount())
+        .merge(identity)
         .merge(api::compute::mount())
         .merge(api::volume::mount())
         .merge(api::image::mount())
@@ -69,13 +77,14 @@ pub fn app(sim: Sim) -> Router {
         .fallback_service(guarded)
 }
 
-/// Runs a new simulator built from `config` on `listener` until `shutdown` completes.
+/// Runs a new simulator built from `config` ([`Sim::connect`]) on `listener` until `shutdown`
+/// completes.
 pub async fn run(
     listener: TcpListener,
     config: SimConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve(listener, Sim::new(config), shutdown).await
+    serve(listener, Sim::connect(config).await?, shutdown).await
 }
 
 /// Runs an existing simulator on `listener` (with its clock) until `shutdown` completes; the
@@ -99,11 +108,11 @@ pub async fn serve(
     Ok(())
 }
 
-/// Starts a simulator on `127.0.0.1:0` in the background.
+/// Starts a simulator ([`Sim::connect`]) on `127.0.0.1:0` in the background.
 pub async fn spawn(config: SimConfig) -> std::io::Result<RunningSim> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let sim = Sim::new(config);
+    let sim = Sim::connect(config).await?;
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
     let task = tokio::spawn(serve(listener, sim.clone(), async move {

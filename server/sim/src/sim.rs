@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::activity;
 use crate::config::SimConfig;
 use crate::faults::{self, Fault, FaultKind, Service};
+use crate::keystone::Keystone;
 use crate::model::identity::Identity;
 use crate::model::{World, compute, image, volume};
 use crate::seed;
@@ -24,6 +25,8 @@ struct Shared {
     world: Mutex<World>,
     faults: Mutex<Vec<Fault>>,
     stats: Mutex<Stats>,
+    /// The real Keystone it stands behind, if any.
+    keystone: Option<Keystone>,
 }
 
 /// What one clock step did.
@@ -49,15 +52,52 @@ pub struct ResourceCounts {
 }
 
 impl Sim {
-    /// A new simulated cloud seeded from `config`.
+    /// A new simulated cloud seeded from `config`. Behind a real Keystone
+    /// (`config.keystone`), it starts with no project: each arrives with its first token,
+    /// empty. [`Sim::connect`] takes Keystone's projects first and seeds them.
     pub fn new(config: SimConfig) -> Self {
-        let mut world = World::new(config.seed, Identity::seeded(config.seed));
+        match &config.keystone {
+            Some(keystone) => {
+                let keystone = Keystone::new(keystone.clone());
+                Self::build(config, Identity::default(), Some(keystone))
+            }
+            None => {
+                let identity = Identity::seeded(config.seed);
+                Self::build(config, identity, None)
+            }
+        }
+    }
+
+    /// A new simulated cloud seeded from `config`; behind a real Keystone, over that
+    /// Keystone's projects (asked for with the simulator's service user, waiting a while for
+    /// a Keystone that does not answer yet), each seeded like the simulator's own.
+    pub async fn connect(config: SimConfig) -> std::io::Result<Self> {
+        let Some(settings) = &config.keystone else {
+            return Ok(Self::new(config));
+        };
+        let keystone = Keystone::new(settings.clone());
+        let projects = keystone
+            .connect_projects()
+            .await
+            .map_err(std::io::Error::other)?;
+        let identity = projects.map(Identity::foreign).unwrap_or_default();
+        tracing::info!(
+            keystone = settings.url.as_str(),
+            projects = identity.projects.len(),
+            "behind a real Keystone"
+        );
+        Ok(Self::build(config, identity, Some(keystone)))
+    }
+
+    fn build(config: SimConfig, identity: Identity, keystone: Option<Keystone>) -> Self {
+        let mut world = World::new(config.seed, identity);
         seed::populate(&mut world, &config);
         let shared = Shared {
             config,
             world: Mutex::new(world),
             faults: Mutex::new(Vec::new()),
             stats: Mutex::new(Stats::default()),
+            keystone,
         };
         Self {
             shared: Arc::new(shared),
@@ -154,6 +194,11 @@ impl Sim {
         let mut world = self.world();
         let found = world.identity.users.iter_mut().find(|u| u.name == user);
         found.map(|u| u.password = password.to_owned()).is_some()
+    }
+
+    /// The real Keystone it stands behind, if any.
+    pub(crate) fn keystone(&self) -> Option<&Keystone> {
+        self.shared.keystone.as_ref()
     }
 
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {

@@ -44,6 +44,41 @@ async fn images_list_follows_next_links() {
     );
 }
 
+/// Glance's default listing leaves out community images (but the caller's own) and every
+/// hidden image; the list asks for all visibilities, and for hidden images apart, since
+/// `os_hidden=true` lists only them.
+#[tokio::test]
+async fn images_list_asks_for_every_visibility_and_for_hidden_images() {
+    let cloud = FakeCloud::start().await;
+    let shown = fixture("glance/images-list-response.json");
+    let hidden = r#"{"images": [{"id": "hidden-one", "status": "active", "visibility":
+        "community", "os_hidden": true, "created_at": "2014-11-07T17:07:06Z"},
+        {"id": "1bea47ed-f6a9-463b-b423-14b9cca9ad27", "status": "active",
+        "visibility": "public", "created_at": "2014-11-07T17:07:06Z"}], "first": "/v2/images"}"#;
+    cloud.on(Method::GET, &glance("/v2/images"), Reply::ok(shown));
+    cloud.on(Method::GET, &glance("/v2/images"), Reply::ok(hidden));
+    let images = cloud.client().list_images().await.unwrap();
+    let ids: Vec<&str> = images.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "1bea47ed-f6a9-463b-b423-14b9cca9ad27",
+            "781b3762-9469-4cec-b58d-3349e5de4e9c",
+            "hidden-one"
+        ],
+        "the hidden page adds its images once"
+    );
+    assert!(images[2].hidden && images[2].visibility == "community");
+    let queries: Vec<Option<String>> = cloud.requests().into_iter().map(|r| r.query).collect();
+    assert_eq!(
+        queries,
+        [
+            Some("visibility=all&os_hidden=false".to_owned()),
+            Some("visibility=all&os_hidden=true".to_owned())
+        ]
+    );
+}
+
 #[tokio::test]
 async fn image_show_parses() {
     let cloud = FakeCloud::start().await;

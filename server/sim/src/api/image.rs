@@ -50,25 +50,67 @@ fn visible(caller: &Scoped, image: &Record) -> bool {
         || matches!(image.str("visibility"), "public" | "community")
 }
 
+/// Which of the visible images Glance's listing shows: those of one `visibility`, or of any
+/// with `all`; without it, community images only of the caller's own project. Hidden images
+/// (`os_hidden`) only with `os_hidden=true`, and then only they.
+struct Listing<'a> {
+    visibility: Option<&'a str>,
+    hidden: bool,
+}
+
+impl<'a> Listing<'a> {
+    fn of(params: &'a Params) -> Result<Self, String> {
+        let visibility = params.get("visibility").map(String::as_str);
+        if let Some(v) = visibility
+            && !matches!(v, "all" | "public" | "private" | "shared" | "community")
+        {
+            return Err(format!("Invalid visibility value: {v}"));
+        }
+        let hidden = match params.get("os_hidden").map(|v| v.to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(v) => {
+                return Err(format!(
+                    "Invalid value '{v}' for 'os_hidden' filter. Valid values are 'true' or 'false'."
+                ));
+            }
+        };
+        Ok(Self { visibility, hidden })
+    }
+
+    fn shows(&self, caller: &Scoped, image: &Record) -> bool {
+        let visibility = image.str("visibility");
+        let by_visibility = match self.visibility {
+            Some("all") => true,
+            Some(wanted) => visibility == wanted,
+            None => visibility != "community" || image.project_id == caller.project_id,
+        };
+        let hidden = image.body.get("os_hidden").and_then(Value::as_bool) == Some(true);
+        by_visibility && hidden == self.hidden
+    }
+}
+
 /// `GET /v2/images`: visible images, newest first, `limit`/`marker` paged with `next` links.
 async fn list_images(
     State(sim): State<Sim>,
     caller: Scoped,
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
+    let bad = |m: String| ApiError::glance(StatusCode::BAD_REQUEST, m);
+    let listing = Listing::of(&params).map_err(bad)?;
     let world = sim.world();
     let items: Vec<&Record> = world
         .images
         .iter()
         .rev()
-        .filter(|i| visible(&caller, i))
+        .filter(|i| visible(&caller, i) && listing.shows(&caller, i))
         .filter(|i| {
-            ["name", "status", "visibility", "owner"]
+            ["name", "status", "owner"]
                 .iter()
                 .all(|k| params.get(*k).is_none_or(|v| v == i.str(k)))
         })
         .collect();
-    let bad = |m: String| ApiError::glance(StatusCode::BAD_REQUEST, m);
     let size = limit(&params, DEFAULT_PAGE, MAX_PAGE).map_err(bad)?;
     let (items, more) = page(items, params.get("marker").map(String::as_str), size).map_err(bad)?;
     let mut query: Vec<String> = params

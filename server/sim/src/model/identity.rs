@@ -1,4 +1,7 @@
 //! Keystone's store: one domain, its projects, users, roles, role assignments and issued tokens.
+//! Behind a real Keystone it holds that Keystone's projects instead, and takes up the users,
+//! projects and roles of the tokens it validates (for the records' owners and for background
+//! activity; what a caller may do is decided by the token alone).
 
 use std::collections::HashMap;
 
@@ -122,6 +125,58 @@ impl Identity {
         }
     }
 
+    /// A store of another Keystone's projects (ids and names as it has them), the one named
+    /// `admin` first (it owns the public images and the external network), no users yet.
+    pub(crate) fn foreign(mut projects: Vec<Project>) -> Self {
+        projects.sort_by_key(|p| p.name != "admin");
+        Self {
+            projects,
+            ..Self::default()
+        }
+    }
+
+    /// Takes up what a token of another Keystone says: its user and project (new ones are
+    /// added, known ones keep their ids) and its roles there, which replace the user's grants
+    /// on that project.
+    pub(crate) fn adopt(&mut self, user: &User, project: Option<&Project>, roles: &[Role]) {
+        if self.user(&user.id).is_none() {
+            self.users.push(user.clone());
+        }
+        let Some(project) = project else {
+            return;
+        };
+        if self.project(&project.id).is_none() {
+            self.projects.push(project.clone());
+        }
+        for role in roles {
+            if !self.roles.iter().any(|r| r.id == role.id) {
+                self.roles.push(role.clone());
+            }
+        }
+        let granted = |a: &Assignment| a.user_id == user.id && a.project_id == project.id;
+        let unchanged = {
+            let mut held: Vec<&str> = self
+                .assignments
+                .iter()
+                .filter(|a| granted(a))
+                .map(|a| a.role_id.as_str())
+                .collect();
+            let mut told: Vec<&str> = roles.iter().map(|r| r.id.as_str()).collect();
+            held.sort_unstable();
+            told.sort_unstable();
+            held == told
+        };
+        if unchanged {
+            return;
+        }
+        self.assignments.retain(|a| !granted(a));
+        self.assignments.extend(roles.iter().map(|r| Assignment {
+            user_id: user.id.clone(),
+            project_id: project.id.clone(),
+            role_id: r.id.clone(),
+        }));
+    }
+
     /// The user with this id.
     pub(crate) fn user(&self, id: &str) -> Option<&User> {
         self.users.iter().find(|u| u.id == id)
@@ -172,5 +227,57 @@ impl Identity {
     /// Forgets expired tokens.
     pub(crate) fn expire(&mut self, now: Stamp) {
         self.tokens.retain(|_, s| s.expires > now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(id: &str, name: &str) -> Project {
+        Project {
+            id: id.into(),
+            name: name.into(),
+            description: String::new(),
+        }
+    }
+
+    fn role(id: &str, name: &str) -> Role {
+        Role {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn a_foreign_store_takes_up_what_tokens_tell() {
+        let mut identity = Identity::foreign(vec![project("p2", "demo"), project("p1", "admin")]);
+        assert_eq!(identity.projects[0].name, "admin");
+        assert!(identity.users.is_empty());
+        let alice = User {
+            id: "u1".into(),
+            name: "alice".into(),
+            password: String::new(),
+        };
+        let demo = project("p2", "demo");
+        let roles = [role("r1", "member"), role("r2", "reader")];
+        identity.adopt(&alice, Some(&demo), &roles);
+        identity.adopt(&alice, Some(&demo), &roles);
+        assert_eq!(identity.users.len(), 1);
+        assert_eq!(identity.projects.len(), 2);
+        assert_eq!(identity.roles_on("u1", "p2").len(), 2);
+        assert_eq!(identity.projects_of("u1").len(), 1);
+        // Roles taken away in Keystone are taken away here with the next token.
+        identity.adopt(&alice, Some(&demo), &roles[1..]);
+        let names: Vec<&str> = identity
+            .roles_on("u1", "p2")
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(names, ["reader"]);
+        // A project created after the start arrives with its first token.
+        identity.adopt(&alice, Some(&project("p3", "new")), &roles[..1]);
+        assert!(identity.project("p3").is_some());
+        assert!(!identity.is_admin("u1", Some("p3")));
     }
 }

@@ -35,7 +35,16 @@ pub(crate) fn populate(world: &mut World, config: &SimConfig) {
         .iter()
         .map(|u| (u.id.clone(), u.name.clone()))
         .collect();
-    let admin_project = projects[0].0.clone();
+    // The `admin` project owns what every project shares (the first of a foreign Keystone's
+    // when it has none of that name); a store with no project yet has nothing to seed.
+    let Some(admin_project) = projects
+        .iter()
+        .find(|(_, name)| name == "admin")
+        .or(projects.first())
+        .map(|(id, _)| id.clone())
+    else {
+        return;
+    };
     let external = network::create_network(world, &admin_project, "public", true);
     network::create_subnet(world, &external, "public-subnet", "172.24.4");
     let public_images: Vec<String> = PUBLIC_IMAGES
@@ -60,10 +69,11 @@ pub(crate) fn populate(world: &mut World, config: &SimConfig) {
             &public_images,
         );
     }
+    let first_user = users.first().map_or("", |(id, _)| id.as_str());
     seed_bulk(
         world,
         config.extra_instances,
-        &users[0].0,
+        first_user,
         &projects,
         &public_images,
     );

@@ -11,7 +11,7 @@ default:
 # /) over the embedded simulated cloud.
 [doc("Build the console and start the BFF on http://127.0.0.1:8080 over a simulated cloud")]
 demo *ARGS:
-    npm run build -w web-client
+    npm run build -w web-client/console
     cargo run -p tidings -- serve {{ARGS}}
 
 # Run the simulator alone on http://127.0.0.1:8081.
@@ -81,7 +81,7 @@ nginx:
 [doc("The documented nginx deployment in front of two instances, the browser suite through it")]
 test-deploy: redis-server nginx
     cargo build -p tidings
-    npm run build -w web-client
+    npm run build -w web-client/console
     TIDINGS_BIN="$PWD/target/debug/tidings" node tests/deploy/nginx.mjs
 
 # The real @trpc/client against a real server.
@@ -97,14 +97,15 @@ test-python:
     TIDINGS_BIN="$PWD/target/debug/tidings" PYTHONDONTWRITEBYTECODE=1 \
         target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
 
-# The web client: the console's build, its unit and type tests, and the console end to end in
-# headless Chromium (two tabs sharing one stream) against a real server.
-[doc("The console's build, the web client's unit and type tests, and the browser end-to-end suite")]
+# The web client: its build and the console's (which installs it by name), its unit and type
+# tests and publint, and the console end to end in headless Chromium (two tabs sharing one
+# stream) against a real server.
+[doc("The web client's and the console's builds, unit and type tests, and the browser suite")]
 test-web:
     cargo build -p tidings
-    npm run build -w web-client
-    npm test -w web-client
-    TIDINGS_BIN="$PWD/target/debug/tidings" npm run test:e2e -w web-client
+    npm run build -w web-client/console
+    npm test -w @tidings/web-client
+    TIDINGS_BIN="$PWD/target/debug/tidings" npm run test:e2e -w @tidings/web-client
 
 # Regenerate the TypeScript bindings package (bindings/) from the server's procedure registry.
 bindings:

@@ -19,9 +19,10 @@ sim *ARGS:
     cargo run -p tidings -- sim {{ARGS}}
 
 # Run every test: lints, Rust unit and integration tests, the @trpc/client conformance suite,
-# the TypeScript bindings, the Python JSON-RPC clients and the web client.
+# the TypeScript bindings, the Python JSON-RPC clients, the web client and the packages as a
+# newcomer's app installs them.
 [doc("Run every test")]
-test: lint test-rust fuzz-short test-conformance test-bindings test-python test-web test-deploy
+test: lint test-rust fuzz-short test-conformance test-bindings test-python test-web test-consumer test-deploy
 
 # The Redis bus tests need a real redis-server; without one they fail, saying so.
 # Rust unit and integration tests (nextest when installed).
@@ -106,6 +107,15 @@ test-web:
     npm run build -w web-client/console
     npm test -w @tidings/web-client
     TIDINGS_BIN="$PWD/target/debug/tidings" npm run test:e2e -w @tidings/web-client
+
+# Both packages packed as published, installed with plain `npm install` into fresh apps in a
+# temporary directory (one per tRPC set the registry serves: classic @trpc/react-query 11.19.0,
+# @trpc/tanstack-react-query 11.22.1, the client alone 11.25.2), type-checked, built with Vite
+# and run in headless Chromium against a real server; the client-only app from Node too.
+[doc("Pack both packages, install them into a fresh app per tRPC set, build and run each")]
+test-consumer:
+    cargo build -p tidings
+    TIDINGS_BIN="$PWD/target/debug/tidings" node --test --test-concurrency=1 tests/consumer/
 
 # Regenerate the TypeScript bindings package (bindings/) from the server's procedure registry.
 bindings:

@@ -1,5 +1,5 @@
-// ESLint over the web client (library, console, end-to-end suite, configs) and the bindings'
-// tests: typescript-eslint's recommended rules (syntax only, no type information: `tsc` already
+// ESLint over the web client (library, console, end-to-end suite, configs), the bindings' tests
+// and the consumer test (its runner and the apps it installs the packages into): typescript-eslint's recommended rules (syntax only, no type information: `tsc` already
 // checks the types), the React hooks rules, and nothing that Prettier decides.
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
@@ -15,7 +15,8 @@ export default defineConfig(
     'target/',
     'server/',
     'bench/',
-    'tests/',
+    'tests/*',
+    '!tests/consumer/',
     'docs/',
     'web-client/e2e/artifacts/',
     // Written by `tidings export-bindings` and checked for drift against its output.
@@ -31,7 +32,11 @@ export default defineConfig(
     },
   },
   {
-    files: ['web-client/src/**/*.{ts,tsx}', 'web-client/console/**/*.{ts,tsx}'],
+    files: [
+      'web-client/src/**/*.{ts,tsx}',
+      'web-client/console/**/*.{ts,tsx}',
+      'tests/consumer/apps/*/src/**/*.{ts,tsx}',
+    ],
     extends: [reactHooks.configs.flat.recommended],
     rules: {
       'react-hooks/rules-of-hooks': 'error',
@@ -39,11 +44,19 @@ export default defineConfig(
     },
   },
   {
-    files: ['web-client/src/**', 'web-client/console/**'],
+    files: ['web-client/src/**', 'web-client/console/**', 'tests/consumer/apps/*/src/**'],
     languageOptions: { globals: globals.browser },
   },
   {
-    files: ['web-client/e2e/**', 'web-client/*.config.ts', 'bindings/test/**', '*.js'],
+    files: [
+      'web-client/e2e/**',
+      'web-client/*.config.ts',
+      'web-client/console/*.config.ts',
+      'bindings/test/**',
+      'tests/consumer/*.mjs',
+      'tests/consumer/apps/*/node/**',
+      '*.js',
+    ],
     languageOptions: { globals: globals.node },
   },
   {

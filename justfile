@@ -11,7 +11,7 @@ default:
 # /) over the embedded simulated cloud.
 [doc("Build the console and start the BFF on http://127.0.0.1:8080 over a simulated cloud")]
 demo *ARGS:
-    npm run build -w web-client
+    npm run build -w web-client/console
     cargo run -p tidings -- serve {{ARGS}}
 
 # Run the simulator alone on http://127.0.0.1:8081.
@@ -19,10 +19,10 @@ sim *ARGS:
     cargo run -p tidings -- sim {{ARGS}}
 
 # Run every test: lints, Rust unit and integration tests, the @trpc/client conformance suite,
-# the TypeScript bindings, the Python JSON-RPC clients, the web client, and Tidings against
-# real Keystone and Glance.
+# the TypeScript bindings, the Python JSON-RPC clients, the web client, the packages as a
+# newcomer's app installs them, and Tidings against real Keystone and Glance.
 [doc("Run every test")]
-test: lint test-rust fuzz-short test-conformance test-bindings test-python test-web test-deploy test-openstack
+test: lint test-rust fuzz-short test-conformance test-bindings test-python test-web test-consumer test-deploy test-openstack
 
 # The Redis bus tests need a real redis-server; without one they fail, saying so.
 # Rust unit and integration tests (nextest when installed).
@@ -82,7 +82,7 @@ nginx:
 [doc("The documented nginx deployment in front of two instances, the browser suite through it")]
 test-deploy: redis-server nginx
     cargo build -p tidings
-    npm run build -w web-client
+    npm run build -w web-client/console
     TIDINGS_BIN="$PWD/target/debug/tidings" node tests/deploy/nginx.mjs
 
 # The real @trpc/client against a real server.
@@ -98,14 +98,24 @@ test-python:
     TIDINGS_BIN="$PWD/target/debug/tidings" PYTHONDONTWRITEBYTECODE=1 \
         target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
 
-# The web client: the console's build, its unit and type tests, and the console end to end in
-# headless Chromium (two tabs sharing one stream) against a real server.
-[doc("The console's build, the web client's unit and type tests, and the browser end-to-end suite")]
+# The web client: its build and the console's (which installs it by name), its unit and type
+# tests and publint, and the console end to end in headless Chromium (two tabs sharing one
+# stream) against a real server.
+[doc("The web client's and the console's builds, unit and type tests, and the browser suite")]
 test-web:
     cargo build -p tidings
-    npm run build -w web-client
-    npm test -w web-client
-    TIDINGS_BIN="$PWD/target/debug/tidings" npm run test:e2e -w web-client
+    npm run build -w web-client/console
+    npm test -w @tidings/web-client
+    TIDINGS_BIN="$PWD/target/debug/tidings" npm run test:e2e -w @tidings/web-client
+
+# Both packages packed as published, installed with plain `npm install` into fresh apps in a
+# temporary directory (one per tRPC set the registry serves: classic @trpc/react-query 11.19.0,
+# @trpc/tanstack-react-query 11.22.1, the client alone 11.25.2), type-checked, built with Vite
+# and run in headless Chromium against a real server; the client-only app from Node too.
+[doc("Pack both packages, install them into a fresh app per tRPC set, build and run each")]
+test-consumer:
+    cargo build -p tidings
+    TIDINGS_BIN="$PWD/target/debug/tidings" node --test --test-concurrency=1 tests/consumer/
 
 # The real-service tier: real Keystone and real Glance from PyPI (tests/openstack/requirements.txt,
 # in target/openstack-venv, installed again only when that file changes), on SQLite with fernet

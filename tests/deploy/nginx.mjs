@@ -19,7 +19,7 @@ const WORK = join(REPO, 'target/deploy');
 const BIN = process.env.TIDINGS_BIN ?? join(REPO, 'target/debug/tidings');
 const NGINX = process.env.NGINX ?? '/usr/sbin/nginx';
 const SITE = join(REPO, 'docs/deploy/nginx.conf');
-const CONSOLE = join(REPO, 'web-client/dist');
+const CONSOLE = join(REPO, 'web-client/console/dist');
 
 /** Children still running, stopped by pid at the end. */
 const children = new Set();
@@ -157,7 +157,7 @@ function consoleSuite(base) {
 async function main() {
   for (const [path, hint] of [
     [BIN, 'cargo build -p tidings'],
-    [join(CONSOLE, 'index.html'), 'npm run build -w web-client'],
+    [join(CONSOLE, 'index.html'), 'npm run build -w web-client/console'],
     [NGINX, 'apt-get install -y nginx'],
   ]) {
     if (!existsSync(path)) throw new Error(`${path} is missing: ${hint}`);

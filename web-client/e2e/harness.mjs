@@ -43,20 +43,23 @@ export function ensureChromium() {
     throw new Error(`apt-get installed chromium but ${CHROMIUM} is missing`);
 }
 
+/** The built console (`npm run build -w web-client/console`). */
+export const CONSOLE_DIR = join(WEB_CLIENT, 'console/dist');
+
 /**
- * Starts `tidings serve` on a free port with the built console; resolves once it is ready.
- * The binary is $TIDINGS_BIN, else target/debug/tidings (`cargo build -p tidings`). With
- * $TIDINGS_E2E_BASE (e.g. http://127.0.0.1:8480, a proxy in front of servers started
- * elsewhere: `just test-deploy`), starts nothing and runs against that.
+ * Starts `tidings serve` on a free port serving the app built in `consoleDir` (default: the
+ * console) at `/`; resolves once it is ready. The binary is $TIDINGS_BIN, else
+ * target/debug/tidings (`cargo build -p tidings`). With $TIDINGS_E2E_BASE (e.g.
+ * http://127.0.0.1:8480, a proxy in front of servers started elsewhere: `just test-deploy`),
+ * starts nothing and runs against that.
  */
-export async function startServer() {
+export async function startServer({ consoleDir = CONSOLE_DIR } = {}) {
   const external = process.env.TIDINGS_E2E_BASE;
   if (external) return { base: external.replace(/\/$/, ''), pid: undefined, stop() {} };
   const bin = process.env.TIDINGS_BIN ?? join(REPO, 'target/debug/tidings');
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p tidings`);
-  const consoleDir = join(WEB_CLIENT, 'dist');
   if (!existsSync(join(consoleDir, 'index.html'))) {
-    throw new Error(`${consoleDir} has no index.html: run npm run build -w web-client`);
+    throw new Error(`${consoleDir} has no index.html: run npm run build -w web-client/console`);
   }
   const child = spawn(
     bin,

@@ -1,20 +1,27 @@
 /**
- * @tidings/web-client: keep tRPC queries current from Tidings' one update stream.
+ * @tidings/web-client: keep tRPC queries current from Tidings' one update stream, with either
+ * tRPC React integration. With the recommended `@trpc/tanstack-react-query`:
  *
  * ```tsx
+ * const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
  * function App() {
  *   useSSEUpdates();
  *   return <Projects />;
  * }
  * function Projects() {
- *   const projects = trpc.projects.getAll.useQuery();
+ *   const trpc = useTRPC();
+ *   const projects = useQuery(trpc.projects.getAll.queryOptions());
  *   useAutoRefetch('projects');
  *   …
  * }
- * createRoot(el).render(<TidingsProvider url="/trpc"><App /></TidingsProvider>);
+ * createRoot(el).render(
+ *   <TidingsProvider url="/trpc" TRPCProvider={TRPCProvider}><App /></TidingsProvider>,
+ * );
  * ```
+ *
+ * With the classic `@trpc/react-query`: `const trpc = createTRPCReact<AppRouter>()`,
+ * `<TidingsProvider url="/trpc" trpc={trpc}>` and `trpc.projects.getAll.useQuery()`. The
+ * framework-free core alone is `@tidings/web-client/core`.
  */
-export * from './react';
-export * from './core';
-export type { AppRouter, RouterInputs, RouterOutputs, UpdateNotice, UpdateType } from './bindings';
-export { UPDATE_QUERY_MAP } from './bindings';
+export * from './react/index.js';
+export * from './core/index.js';

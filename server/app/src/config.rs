@@ -94,10 +94,11 @@ pub struct ServeArgs {
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "TIDINGS_LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
-    /// Directory of the built web console, served at `/` (`npm run build -w web-client`
+    /// Directory of the built web console, served at `/` (`npm run build -w web-client/console`
     /// writes it); a relative path is taken from the current directory. Default: the
-    /// `web-client/dist` of the repository the binary was built from, wherever the server is
-    /// started, or `web-client/dist` in the current directory when that repository is gone.
+    /// `web-client/console/dist` of the repository the binary was built from, wherever the
+    /// server is started, or `web-client/console/dist` in the current directory when that
+    /// repository is gone.
     #[arg(long, env = "TIDINGS_CONSOLE_DIR")]
     pub console_dir: Option<PathBuf>,
     /// The update bus: `memory` (in-process, one instance) or `redis://host:6379[/db]`, shared

@@ -57,6 +57,8 @@ fn export_bindings(args: &ExportBindingsArgs) -> anyhow::Result<()> {
 
     let package = Package {
         name: "@tidings/bindings".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        license: env!("CARGO_PKG_LICENSE").into(),
         description: "Typed bindings of the Tidings server: wire types, AppRouter for \
                       @trpc/client, UPDATE_QUERY_MAP."
             .into(),

@@ -8,7 +8,8 @@
 //!   and `AppRouter`, a `@trpc/server` router type that `createTRPCClient<AppRouter>` infers from;
 //! - `index.js`: the runtime values (`UPDATE_TYPES`, `UPDATE_QUERY_MAP`) as plain ES module code,
 //!   so Node and browsers use the committed files without a build step;
-//! - `package.json` and `tsconfig.json`, so the package type-checks its own tests.
+//! - `package.json` (publishable: a version, `exports`, the two files, an optional peer range
+//!   of `@trpc/server`) and `tsconfig.json`, so the package type-checks its own tests.
 //!
 //! 64-bit integers are refused, never widened: specta-typescript fails on `u64`/`i64`/`usize`
 //! fields (JSON numbers lose precision past 2^53), so a model must say how it travels, e.g.
@@ -32,6 +33,10 @@ pub use files::{Drift, FileDrift};
 pub struct Package {
     /// The npm package name, e.g. `@acme/bindings`.
     pub name: String,
+    /// Its version, e.g. the server's own (`0.1.0`).
+    pub version: String,
+    /// Its SPDX license expression, e.g. `Apache-2.0`.
+    pub license: String,
     /// One line saying what the package is.
     pub description: String,
     /// The command that regenerates the package, quoted in the "do not edit" header.

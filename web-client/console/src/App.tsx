@@ -1,9 +1,10 @@
 // The console: a header with the project picker, the connection indicator and who is logged in,
 // the project's resources, and the notices as they arrive. Shown once someone is logged in
 // (see Root); the update stream it listens to is held there.
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { trpc, useAutoRefetch, useSSEUpdates, type Notice, type UpdateType } from '../../src';
+import { useAutoRefetch, useSSEUpdates, type Notice, type UpdateType } from '@tidings/web-client';
+import { useTRPC } from './trpc';
 import { ConnectionBadge } from './ConnectionBadge';
 import { Images } from './panels/Images';
 import { Instances } from './panels/Instances';
@@ -16,6 +17,7 @@ import { ErrorText, ProjectNames } from './ui';
 const MAX_NOTICES = 50;
 
 export function App({ me }: { me: Me }) {
+  const trpc = useTRPC();
   const [notices, setNotices] = useState<LoggedNotice[]>([]);
   const onNotice = useCallback((notice: Notice<UpdateType>, id: string | undefined) => {
     const entry = { notice, id, at: new Date() };
@@ -23,7 +25,7 @@ export function App({ me }: { me: Me }) {
   }, []);
   const stream = useSSEUpdates({ onNotice });
 
-  const projects = trpc.projects.getAll.useQuery();
+  const projects = useQuery(trpc.projects.getAll.queryOptions());
   useAutoRefetch('projects');
   const [projectId, setProjectId] = useProjectFromHash();
   const selected = projects.data?.find((p) => p.id === projectId) ?? projects.data?.[0];
@@ -101,10 +103,13 @@ export function App({ me }: { me: Me }) {
 
 /** Who is logged in (name, projects and roles) and the way out. */
 function UserMenu({ me }: { me: Me }) {
+  const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const logout = trpc.auth.logout.useMutation({
-    onSuccess: () => setSession(queryClient, null),
-  });
+  const logout = useMutation(
+    trpc.auth.logout.mutationOptions({
+      onSuccess: () => setSession(queryClient, null),
+    }),
+  );
   const access = me.projects.map((p) => `${p.name}: ${p.roles.join(', ') || 'no role'}`);
   const summary = me.admin
     ? 'administrator'

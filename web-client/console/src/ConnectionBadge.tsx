@@ -1,6 +1,6 @@
 // The connection indicator: the stream's status, and whether this tab holds it or listens to
 // the tab that does.
-import type { StreamState } from '../../src';
+import type { StreamState } from '@tidings/web-client';
 
 const LABELS: Record<StreamState['status'], string> = {
   connecting: 'Connecting',

@@ -1,9 +1,10 @@
 // The login screen: user name, password and, optionally, the one project to work in. The
 // server answers with who is logged in and sets the session cookie; the console keeps no token.
 // The demo runs over a simulated cloud, so its seeded accounts are listed and fill the form.
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { isForbidden, isUnauthorized, trpc } from '../../src';
+import { isForbidden, isUnauthorized } from '@tidings/web-client';
+import { useTRPC } from './trpc';
 import { setSession } from './session';
 
 const DEMO_USERS = [
@@ -14,13 +15,16 @@ const DEMO_USERS = [
 ];
 
 export function Login() {
+  const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [project, setProject] = useState('');
-  const login = trpc.auth.login.useMutation({
-    onSuccess: (result) => setSession(queryClient, result.me),
-  });
+  const login = useMutation(
+    trpc.auth.login.mutationOptions({
+      onSuccess: (result) => setSession(queryClient, result.me),
+    }),
+  );
 
   const submit = (event: FormEvent) => {
     event.preventDefault();

@@ -8,7 +8,7 @@
 //   the stream is reopened if it had ended.
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
-import { isUnauthorized, useSSEUpdates, useTidings, type StreamState } from '../../src';
+import { isUnauthorized, useSSEUpdates, useTidings, type StreamState } from '@tidings/web-client';
 import { App } from './App';
 import { Login } from './Login';
 import { recheckSession, useSession } from './session';

@@ -1,9 +1,11 @@
 // The console's entry: one TidingsProvider (relative /trpc, so it works wherever the BFF serves
-// it) around the session gate, which shows the login screen or the app.
+// it), wiring @trpc/tanstack-react-query's provider, around the session gate, which shows the
+// login screen or the app.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { TidingsProvider } from '../../src';
+import { TidingsProvider } from '@tidings/web-client';
 import { Root } from './Root';
+import { TRPCProvider } from './trpc';
 import './styles.css';
 
 const root = document.getElementById('root');
@@ -11,7 +13,7 @@ if (!root) throw new Error('index.html has no #root');
 
 createRoot(root).render(
   <StrictMode>
-    <TidingsProvider url="/trpc">
+    <TidingsProvider url="/trpc" TRPCProvider={TRPCProvider}>
       <Root />
     </TidingsProvider>
   </StrictMode>,

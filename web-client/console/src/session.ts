@@ -2,7 +2,7 @@
 // rather than an error, so the login screen is a state and not a failure. The cookie that
 // carries the session is HttpOnly: the console never sees the token, it only asks who it is.
 import { useQuery, type QueryClient } from '@tanstack/react-query';
-import { isUnauthorized, useTidings, type RouterOutputs } from '../../src';
+import { isUnauthorized, useTidings, type RouterOutputs } from '@tidings/web-client';
 
 export type Me = RouterOutputs['auth']['me'];
 

@@ -1,6 +1,6 @@
 // Small shared pieces of the console: a panel frame, status pills, progress bars, errors.
 import { createContext, useContext, type ReactNode } from 'react';
-import { isForbidden, isUnauthorized } from '../../src';
+import { isForbidden, isUnauthorized } from '@tidings/web-client';
 
 /** Project names by id, so that messages can name projects rather than quote ids. */
 export const ProjectNames = createContext<ReadonlyMap<string, string>>(new Map());

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { sharedAcrossTabs } from './crossTab';
-import { createUpdateHub } from './hub';
-import type { Notice } from './notice';
-import { updateStream } from './stream';
-import { FakeBrowser, FakeTrpc, trpcError } from './testing';
+import { sharedAcrossTabs } from './crossTab.js';
+import { createUpdateHub } from './hub.js';
+import type { Notice } from './notice.js';
+import { updateStream } from './stream.js';
+import { FakeBrowser, FakeTrpc, trpcError } from './testing.js';
 
 const LOCK = 'tidings-test';
 

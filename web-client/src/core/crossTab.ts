@@ -11,8 +11,8 @@
  * `retry()` asks the leader to reopen its ended stream (it ignores the request while its stream
  * is up).
  */
-import { isEnded, type ConnectionStatus, type Notice } from './notice';
-import type { OpenSource, Source, SourceEvents } from './stream';
+import { isEnded, type ConnectionStatus, type Notice } from './notice.js';
+import type { OpenSource, Source, SourceEvents } from './stream.js';
 
 /** The part of `navigator.locks` used here. */
 export interface LockManagerLike {

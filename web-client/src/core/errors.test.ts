@@ -7,7 +7,7 @@ import {
   retryUnlessRefused,
   trpcErrorCode,
   trpcHttpStatus,
-} from './errors';
+} from './errors.js';
 
 /** A client error exactly as a link builds it from the server's envelope. */
 const fromServer = (code: string, httpStatus: number, numeric: number) =>

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createUpdateHub } from './hub';
-import type { Notice } from './notice';
-import { updateStream } from './stream';
-import { FakeTrpc, trpcError } from './testing';
+import { createUpdateHub } from './hub.js';
+import type { Notice } from './notice.js';
+import { updateStream } from './stream.js';
+import { FakeTrpc, trpcError } from './testing.js';
 
 describe('createUpdateHub', () => {
   beforeEach(() => vi.useFakeTimers());

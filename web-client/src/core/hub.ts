@@ -12,8 +12,8 @@ import {
   type Notice,
   type NoticeListener,
   type StreamState,
-} from './notice';
-import type { OpenSource, Source } from './stream';
+} from './notice.js';
+import type { OpenSource, Source } from './stream.js';
 
 /** The notices and state of the page's one update stream. */
 export interface UpdateHub<T extends string = string> {

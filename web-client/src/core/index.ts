@@ -1,13 +1,25 @@
 /**
- * The framework-free core of the Tidings client: the update stream, its cross-tab sharing, the
- * hub that holds its notices and state, and the invalidation planner with its throttle.
+ * The framework-free core of the Tidings client: the tRPC client and its update stream, the
+ * stream's cross-tab sharing, the hub that holds its notices and state, the invalidation
+ * planner with its throttle, and {@link autoRefetch}, which keeps a TanStack `QueryClient`
+ * current with no framework at all (a script, a worker, another UI library).
  */
-export * from './notice';
-export * from './errors';
-export * from './planner';
-export * from './throttle';
-export * from './invalidator';
-export * from './stream';
-export * from './hub';
-export * from './crossTab';
-export * from './links';
+export * from './notice.js';
+export * from './errors.js';
+export * from './planner.js';
+export * from './throttle.js';
+export * from './invalidator.js';
+export * from './stream.js';
+export * from './hub.js';
+export * from './crossTab.js';
+export * from './links.js';
+export * from './client.js';
+export * from './autoRefetch.js';
+export type {
+  AppRouter,
+  RouterInputs,
+  RouterOutputs,
+  UpdateNotice,
+  UpdateType,
+} from '../bindings.js';
+export { UPDATE_QUERY_MAP, UPDATE_TYPES } from '../bindings.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createInvalidator } from './invalidator';
-import type { InvalidationPlan } from './planner';
+import { createInvalidator } from './invalidator.js';
+import type { InvalidationPlan } from './planner.js';
 
 const MAP = {
   projects: ['projects.getAll'],

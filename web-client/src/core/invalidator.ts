@@ -4,9 +4,9 @@
  * (TanStack Query in the React layer). A resync invalidates everything at once and drops what
  * the throttles held, since it covers them.
  */
-import { isResync, type Notice, type QueryMap } from './notice';
-import { isEmptyPlan, mergePlans, planInvalidation, type InvalidationPlan } from './planner';
-import { createThrottle, type Throttle } from './throttle';
+import { isResync, type Notice, type QueryMap } from './notice.js';
+import { isEmptyPlan, mergePlans, planInvalidation, type InvalidationPlan } from './planner.js';
+import { createThrottle, type Throttle } from './throttle.js';
 
 /** Per-type throttle windows in milliseconds: one for all types, or one per type. */
 export type ThrottleSpec<T extends string> = number | Partial<Record<T, number>>;

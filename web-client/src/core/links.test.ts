@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { STREAM_TICKET_PATH, streamTicketParams } from './links';
+import { STREAM_TICKET_PATH, streamTicketParams } from './links.js';
 
 describe('streamTicketParams', () => {
   it('asks auth.streamTicket with the session headers, once per connection', async () => {

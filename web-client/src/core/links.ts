@@ -1,7 +1,8 @@
 /**
  * The tRPC links a Tidings client uses: queries and mutations batched over HTTP, and the one
  * subscription over SSE (httpSubscriptionLink, the default) or the tRPC WebSocket (wsLink).
- * URLs may be relative (`/trpc`), so the console works wherever the BFF serves it.
+ * URLs may be relative (`/trpc`), so the console works wherever the BFF serves it; outside a
+ * page (Node) they are absolute, and a runtime without `EventSource` or `WebSocket` is given one.
  *
  * The SSE subscription never carries the session token: its connection params travel in the
  * URL, which the server refuses to take a token from. On the page's own origin the session
@@ -23,6 +24,9 @@ import type { AnyTRPCRouter } from '@trpc/server';
 /** How the update stream travels. */
 export type Transport = 'sse' | 'ws';
 
+/** Request headers, as tRPC's HTTP links take them. */
+export type HTTPHeaders = Record<string, string | string[] | undefined>;
+
 /** Options of {@link createLinks}. */
 export interface LinkOptions {
   /** The tRPC endpoint (default `/trpc`, relative to the page). */
@@ -31,10 +35,22 @@ export interface LinkOptions {
   transport?: Transport;
   /**
    * Headers of query and mutation requests; with them the SSE stream opens with a ticket
-   * (`auth.streamTicket`) asked with these headers.
+   * (`auth.streamTicket`) asked with these headers. Entries that are `undefined` are left
+   * out, as tRPC's links do, so a header that exists only once logged in may be written
+   * `{ authorization: token && 'Bearer ' + token }`.
    */
-  headers?: () => Record<string, string>;
+  headers?: () => HTTPHeaders;
+  /**
+   * The `EventSource` of the SSE stream, where the runtime has none (Node 20: the `eventsource`
+   * package); default: the global one.
+   */
+  EventSource?: SubscriptionLinkOptions['EventSource'];
+  /** The `WebSocket` of the `ws` transport, where the runtime has none; default: the global one. */
+  WebSocket?: WebSocketClientOptions['WebSocket'];
 }
+
+type SubscriptionLinkOptions = Parameters<typeof httpSubscriptionLink>[0];
+type WebSocketClientOptions = Parameters<typeof createWSClient>[0];
 
 /** The endpoint as an absolute `ws:`/`wss:` URL, resolved against the page's location. */
 export function webSocketUrl(
@@ -55,7 +71,7 @@ export const STREAM_TICKET_PATH = 'auth.streamTicket';
  */
 export function streamTicketParams(
   url: string,
-  headers: () => Record<string, string>,
+  headers: () => HTTPHeaders,
   fetch?: typeof globalThis.fetch,
 ): () => Promise<{ ticket: string }> {
   const link = httpLink({ url, headers, ...(fetch ? { fetch } : {}) });
@@ -71,9 +87,15 @@ export function createLinks(options: LinkOptions = {}): TRPCLink<AnyTRPCRouter>[
   const url = options.url ?? '/trpc';
   const subscriptions =
     options.transport === 'ws'
-      ? wsLink({ client: createWSClient({ url: webSocketUrl(url) }) })
+      ? wsLink({
+          client: createWSClient({
+            url: webSocketUrl(url),
+            ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+          }),
+        })
       : httpSubscriptionLink({
           url,
+          ...(options.EventSource ? { EventSource: options.EventSource } : {}),
           ...(options.headers
             ? { connectionParams: streamTicketParams(url, options.headers) }
             : {}),

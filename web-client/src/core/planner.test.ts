@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { QueryMap } from './notice';
-import { inScope, mergePlans, planInvalidation, queryKeyPrefix } from './planner';
+import type { QueryMap } from './notice.js';
+import { inScope, mergePlans, planInvalidation, queryKeyPrefix } from './planner.js';
 
 const MAP = {
   projects: ['projects.getAll'],

@@ -2,7 +2,7 @@
  * The invalidation planner: which queries a notice makes stale, as dotted path prefixes taken
  * from UPDATE_QUERY_MAP (a resync makes everything stale). Pure; the caller applies the plan.
  */
-import { isResync, type Notice, type QueryMap } from './notice';
+import { isResync, type Notice, type QueryMap } from './notice.js';
 
 /** What to invalidate: every query, or the queries under these paths, optionally in a scope. */
 export type InvalidationPlan =
@@ -60,11 +60,25 @@ export function isEmptyPlan(plan: InvalidationPlan): boolean {
 }
 
 /**
- * The query key prefix of a dotted path as tRPC's React integration builds keys
- * (`[path.split('.'), { input, type }]`): `[['volumes', 'getAll']]` matches every input.
+ * The query key prefix of a dotted path as tRPC's React integrations build keys
+ * (`[path.split('.'), { input, type }]`): `[['volumes', 'getAll']]`, which matches every input.
+ * It is what `trpc.volumes.getAll.pathFilter()` (`@trpc/tanstack-react-query`) and
+ * `getQueryKey(trpc.volumes.getAll)` (`@trpc/react-query`) give.
  */
 export function queryKeyPrefix(path: string): [string[]] {
   return [path.split('.')];
+}
+
+/**
+ * The query key tRPC's React integrations give the query at `path` with `input`
+ * (`trpc.volumes.getAll.queryKey(input)`), for caches filled without them, e.g. by a
+ * `QueryObserver` over `trpcClient.volumes.getAll.query(input)`.
+ */
+export function trpcQueryKey(
+  path: string,
+  input?: unknown,
+): [string[], { input?: unknown; type: 'query' }] {
+  return [path.split('.'), input === undefined ? { type: 'query' } : { input, type: 'query' }];
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Notice, StreamState } from './notice';
-import { openUpdateStream, UPDATES_PATH, unwrapTracked } from './stream';
-import { FakeTrpc, trpcError } from './testing';
+import type { Notice, StreamState } from './notice.js';
+import { openUpdateStream, UPDATES_PATH, unwrapTracked } from './stream.js';
+import { FakeTrpc, trpcError } from './testing.js';
 
 const record = () => {
   const notices: [Notice, string | undefined][] = [];

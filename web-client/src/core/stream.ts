@@ -6,8 +6,8 @@
  * for good (the links retry only what may pass on a second try): `UNAUTHORIZED` is reported as
  * `unauthorized`, anything else as `closed` with the error.
  */
-import { isUnauthorized } from './errors';
-import type { ConnectionStatus, Notice, StreamState } from './notice';
+import { isUnauthorized } from './errors.js';
+import type { ConnectionStatus, Notice, StreamState } from './notice.js';
 
 /** The path of the update stream. */
 export const UPDATES_PATH = 'updates.subscribe';

@@ -2,8 +2,8 @@
  * Test doubles for the core: a tRPC client whose subscriptions the test drives, and a browser
  * with Web Locks and BroadcastChannel shared by several fake tabs. Not part of the public API.
  */
-import type { ChannelLike, CrossTabEnv, LockManagerLike } from './crossTab';
-import type { SubscriptionClient } from './stream';
+import type { ChannelLike, CrossTabEnv, LockManagerLike } from './crossTab.js';
+import type { SubscriptionClient } from './stream.js';
 
 /**
  * An error as a tRPC link reports the server's error envelope: `data` carries the code and the

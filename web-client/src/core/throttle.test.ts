@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createThrottle } from './throttle';
+import { createThrottle } from './throttle.js';
 
 describe('createThrottle', () => {
   beforeEach(() => vi.useFakeTimers());

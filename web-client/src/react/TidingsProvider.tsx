@@ -1,36 +1,80 @@
 /**
- * `<TidingsProvider>`: wires tRPC, TanStack Query and the update stream for the tree below it.
- * Pass options (`url`, `transport`, `autoRefetch`, …) or a client made by `createTidings()`.
- * With `autoRefetch`, every notice invalidates its queries through UPDATE_QUERY_MAP, so pages
- * need no `useAutoRefetch` calls of their own.
+ * `<TidingsProvider>`: wires TanStack Query and the update stream for the tree below it, and
+ * the tRPC React integration the app chose, when given: the recommended
+ * `@trpc/tanstack-react-query` (`TRPCProvider={TRPCProvider}` from `createTRPCContext()`) or
+ * the classic `@trpc/react-query` (`trpc={trpc}` from `createTRPCReact()`). Pass options
+ * (`url`, `transport`, `autoRefetch`, …) or a client made by `createTidings()`. With
+ * `autoRefetch`, every notice invalidates its queries through UPDATE_QUERY_MAP, so pages need
+ * no `useAutoRefetch` calls of their own.
  */
-import { QueryClientProvider } from '@tanstack/react-query';
-import { useState, type ReactNode } from 'react';
-import type { UpdateType } from '../bindings';
-import { TidingsContext } from './context';
-import { createTidings, type Tidings, type TidingsOptions } from './createTidings';
-import { trpc } from './trpc';
-import { useAutoRefetch } from './useAutoRefetch';
+import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
+import type { TRPCClient } from '@trpc/client';
+import { useState, type ComponentType, type ReactNode } from 'react';
+import type { AppRouter, UpdateType } from '../bindings.js';
+import { TidingsContext } from './context.js';
+import { createTidings, type Tidings, type TidingsOptions } from './createTidings.js';
+import { useAutoRefetch } from './useAutoRefetch.js';
+
+/**
+ * The provider of `@trpc/tanstack-react-query`: `createTRPCContext<AppRouter>().TRPCProvider`.
+ */
+export type TRPCProviderComponent = ComponentType<{
+  children: ReactNode;
+  trpcClient: TRPCClient<AppRouter>;
+  queryClient: QueryClient;
+}>;
+
+/** The hooks of `@trpc/react-query`, `createTRPCReact<AppRouter>()`, whose `Provider` is used. */
+export interface ClassicTRPC {
+  Provider: ComponentType<{
+    children: ReactNode;
+    client: TRPCClient<AppRouter>;
+    queryClient: QueryClient;
+  }>;
+}
 
 /** Props of {@link TidingsProvider}. */
 export type TidingsProviderProps = TidingsOptions & {
   /** A client made by `createTidings()`; the other options are then ignored. */
   tidings?: Tidings;
+  /** `@trpc/tanstack-react-query`'s provider, given the client and the cache. */
+  TRPCProvider?: TRPCProviderComponent;
+  /** `@trpc/react-query`'s hooks, whose provider is given the client and the cache. */
+  trpc?: ClassicTRPC;
   children?: ReactNode;
 };
 
-/** Provides a Tidings client (and tRPC and TanStack Query) to `children`. */
-export function TidingsProvider({ tidings, children, ...options }: TidingsProviderProps) {
+/** Provides a Tidings client (and TanStack Query, and tRPC when given) to `children`. */
+export function TidingsProvider({
+  tidings,
+  TRPCProvider,
+  trpc,
+  children,
+  ...options
+}: TidingsProviderProps) {
   // Created once: later option changes do not rebuild the client.
   const [client] = useState(() => tidings ?? createTidings(options));
+  let tree = children;
+  if (TRPCProvider) {
+    tree = (
+      <TRPCProvider trpcClient={client.trpcClient} queryClient={client.queryClient}>
+        {tree}
+      </TRPCProvider>
+    );
+  }
+  if (trpc) {
+    tree = (
+      <trpc.Provider client={client.trpcClient} queryClient={client.queryClient}>
+        {tree}
+      </trpc.Provider>
+    );
+  }
   return (
     <TidingsContext.Provider value={client}>
-      <trpc.Provider client={client.trpcClient} queryClient={client.queryClient}>
-        <QueryClientProvider client={client.queryClient}>
-          <AutoRefetchAll tidings={client} />
-          {children}
-        </QueryClientProvider>
-      </trpc.Provider>
+      <QueryClientProvider client={client.queryClient}>
+        <AutoRefetchAll tidings={client} />
+        {tree}
+      </QueryClientProvider>
     </TidingsContext.Provider>
   );
 }

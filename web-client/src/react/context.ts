@@ -3,7 +3,7 @@
  * client wins, else the provider's, else an error saying how to fix it.
  */
 import { createContext, useContext } from 'react';
-import type { Tidings } from './createTidings';
+import type { Tidings } from './createTidings.js';
 
 /** The provider's client. */
 export const TidingsContext = createContext<Tidings | null>(null);

@@ -3,8 +3,8 @@ import { QueryObserver } from '@tanstack/react-query';
 import { TRPCClientError, type TRPCLink } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AppRouter } from '../bindings';
-import { createTidings } from './createTidings';
+import type { AppRouter } from '../bindings.js';
+import { createTidings } from './createTidings.js';
 
 /** A link answering every call with the server's error envelope for `code`, counting calls. */
 function refusingLink(code: string, httpStatus: number) {

@@ -1,15 +1,20 @@
 /**
  * Test helpers for the hooks: a Tidings client over a fake update stream and a fake tRPC link
- * that answers queries from a table and counts them. Not part of the public API.
+ * that answers queries from a table and counts them, and `@trpc/tanstack-react-query` set up as
+ * an app does. Not part of the public API.
  */
 import { QueryClient } from '@tanstack/react-query';
 import type { TRPCLink } from '@trpc/client';
+import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { observable } from '@trpc/server/observable';
-import type { AppRouter, UpdateType } from '../bindings';
-import { createUpdateHub } from '../core/hub';
-import { updateStream } from '../core/stream';
-import { FakeTrpc } from '../core/testing';
-import { createTidings, type TidingsOptions } from './createTidings';
+import type { AppRouter, UpdateType } from '../bindings.js';
+import { createUpdateHub } from '../core/hub.js';
+import { updateStream } from '../core/stream.js';
+import { FakeTrpc } from '../core/testing.js';
+import { createTidings, type TidingsOptions } from './createTidings.js';
+
+/** The recommended tRPC React integration over the server's router, as an app sets it up. */
+export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
 
 export const TEST_MAP = {
   projects: ['projects.getAll'],

@@ -1,8 +1,8 @@
 import type { QueryClient } from '@tanstack/react-query';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { UpdateType } from '../bindings';
-import type { UpdateHub } from '../core/hub';
-import { useAutoRefetch } from './useAutoRefetch';
+import type { UpdateType } from '../bindings.js';
+import type { UpdateHub } from '../core/hub.js';
+import { useAutoRefetch } from './useAutoRefetch.js';
 
 describe('useAutoRefetch types', () => {
   it('takes one update type or several, and returns nothing', () => {

@@ -1,16 +1,19 @@
 // @vitest-environment happy-dom
-import { QueryClient } from '@tanstack/react-query';
+import { QueryClient, useQuery } from '@tanstack/react-query';
+import { createTRPCClient } from '@trpc/client';
+import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
+import type { ReactNode } from 'react';
 import { act, render, renderHook, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { UpdateType } from '../bindings';
-import { createUpdateHub } from '../core/hub';
-import { updateStream } from '../core/stream';
-import { FakeTrpc, trpcError } from '../core/testing';
-import { TidingsProvider } from './TidingsProvider';
-import { fakeTidings, TEST_MAP } from './testing';
-import { trpc } from './trpc';
-import { useAutoRefetch } from './useAutoRefetch';
-import { useSSEUpdates } from './useSSEUpdates';
+import type { AppRouter, UpdateType } from '../bindings.js';
+import { createUpdateHub } from '../core/hub.js';
+import { updateStream } from '../core/stream.js';
+import { FakeTrpc, trpcError } from '../core/testing.js';
+import { TidingsProvider } from './TidingsProvider.js';
+import { queryKeyPrefix, trpcQueryKey } from '../core/planner.js';
+import { countingLink, fakeTidings, TEST_MAP, TRPCProvider, useTRPC } from './testing.js';
+import { useAutoRefetch } from './useAutoRefetch.js';
+import { useSSEUpdates } from './useSSEUpdates.js';
 
 afterEach(() => vi.useRealTimers());
 
@@ -106,12 +109,13 @@ describe('useAutoRefetch', () => {
       return <Projects />;
     }
     function Projects() {
-      const projects = trpc.projects.getAll.useQuery();
+      const trpc = useTRPC();
+      const projects = useQuery(trpc.projects.getAll.queryOptions());
       useAutoRefetch('projects');
       return <p>{projects.data?.map((p) => p.name).join(',') ?? 'loading'}</p>;
     }
     render(
-      <TidingsProvider tidings={tidings}>
+      <TidingsProvider tidings={tidings} TRPCProvider={TRPCProvider}>
         <App />
       </TidingsProvider>,
     );
@@ -128,7 +132,8 @@ describe('useAutoRefetch', () => {
       'volumes.getAll': (input) => [{ id: (input as { projectId: string }).projectId }],
     });
     function Volumes({ projectId }: { projectId: string }) {
-      const volumes = trpc.volumes.getAll.useQuery({ projectId });
+      const trpc = useTRPC();
+      const volumes = useQuery(trpc.volumes.getAll.queryOptions({ projectId }));
       return <p>{volumes.data ? `volumes of ${projectId}` : 'loading'}</p>;
     }
     function Page() {
@@ -141,7 +146,7 @@ describe('useAutoRefetch', () => {
       );
     }
     render(
-      <TidingsProvider tidings={tidings}>
+      <TidingsProvider tidings={tidings} TRPCProvider={TRPCProvider}>
         <Page />
       </TidingsProvider>,
     );
@@ -159,11 +164,12 @@ describe('useAutoRefetch', () => {
       { autoRefetch: true },
     );
     function Images() {
-      const images = trpc.images.getAll.useQuery();
+      const trpc = useTRPC();
+      const images = useQuery(trpc.images.getAll.queryOptions());
       return <p>{images.data ? `${images.data.length} images` : 'loading'}</p>;
     }
     render(
-      <TidingsProvider tidings={tidings}>
+      <TidingsProvider tidings={tidings} TRPCProvider={TRPCProvider}>
         <Images />
       </TidingsProvider>,
     );
@@ -172,5 +178,40 @@ describe('useAutoRefetch', () => {
     act(() => stream.last.emit({ type: 'images' }, '1'));
     await screen.findByText('2 images');
     expect(calls['images.getAll']).toBe(2);
+  });
+
+  it("invalidates by the keys of tRPC's own query key functions", () => {
+    const { link } = countingLink({});
+    const trpc = createTRPCOptionsProxy<AppRouter>({
+      client: createTRPCClient<AppRouter>({ links: [link] }),
+      queryClient: new QueryClient(),
+    });
+    expect(trpc.volumes.getAll.pathFilter().queryKey).toEqual(queryKeyPrefix('volumes.getAll'));
+    expect(trpc.compute.instances.getAll.pathKey()).toEqual(
+      queryKeyPrefix('compute.instances.getAll'),
+    );
+    expect(trpc.volumes.getAll.queryKey({ projectId: 'a' })).toEqual(
+      trpcQueryKey('volumes.getAll', { projectId: 'a' }),
+    );
+    expect(trpc.projects.getAll.queryKey()).toEqual(trpcQueryKey('projects.getAll'));
+  });
+
+  it("wires the classic integration's provider with the client and the cache", () => {
+    const { tidings } = fakeTidings();
+    const given: unknown[] = [];
+    const trpc = {
+      Provider(props: { client: unknown; queryClient: unknown; children: ReactNode }) {
+        given.push(props.client, props.queryClient);
+        return <>{props.children}</>;
+      },
+    };
+    render(
+      <TidingsProvider tidings={tidings} trpc={trpc}>
+        <p>inside</p>
+      </TidingsProvider>,
+    );
+    expect(screen.getByText('inside')).toBeTruthy();
+    expect(given[0]).toBe(tidings.trpcClient);
+    expect(given[1]).toBe(tidings.queryClient);
   });
 });

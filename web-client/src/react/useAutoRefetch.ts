@@ -1,18 +1,19 @@
 /**
  * `useAutoRefetch(type | types, { throttleMs })`: invalidates the queries that notices of these
- * types concern (the paths UPDATE_QUERY_MAP lists, every input), refetching the active ones; a
- * resync invalidates everything. Optionally throttled per type: a burst costs at most one
- * refetch per window (leading + trailing). When the stream ends as `unauthorized` the pending
- * trailing refetches are dropped: without a session they would only be refused.
+ * types concern (the paths UPDATE_QUERY_MAP lists, every input, by tRPC's query keys, so with
+ * either tRPC React integration), refetching the active ones; a resync invalidates everything.
+ * Optionally throttled per type: a burst costs at most one refetch per window (leading +
+ * trailing). When the stream ends as `unauthorized` the pending trailing refetches are
+ * dropped: without a session they would only be refused. The core's `autoRefetch` in an effect.
  */
 import { QueryClientContext, type QueryClient } from '@tanstack/react-query';
 import { useContext, useEffect } from 'react';
-import { UPDATE_QUERY_MAP, type UpdateType } from '../bindings';
-import type { UpdateHub } from '../core/hub';
-import { createInvalidator, type ThrottleSpec } from '../core/invalidator';
-import type { QueryMap } from '../core/notice';
-import { missingProvider, useOptionalTidings } from './context';
-import { invalidatePlan } from './invalidate';
+import { UPDATE_QUERY_MAP, type UpdateType } from '../bindings.js';
+import { autoRefetch } from '../core/autoRefetch.js';
+import type { UpdateHub } from '../core/hub.js';
+import type { ThrottleSpec } from '../core/invalidator.js';
+import type { QueryMap } from '../core/notice.js';
+import { missingProvider, useOptionalTidings } from './context.js';
 
 /** Options of {@link useAutoRefetch}. */
 export interface UseAutoRefetchOptions {
@@ -48,25 +49,8 @@ export function useAutoRefetch(
 
   useEffect(() => {
     if (!enabled) return;
-    const invalidator = createInvalidator<UpdateType>({
-      map,
-      types: JSON.parse(typesKey) as UpdateType[],
+    return autoRefetch(queryClient, { hub, map }, JSON.parse(typesKey) as UpdateType[], {
       throttleMs: JSON.parse(throttleKey) as ThrottleSpec<UpdateType>,
-      invalidate: (plan) => invalidatePlan(queryClient, plan),
     });
-    const release = hub.retain();
-    const off = hub.subscribe((notice) => invalidator.handle(notice));
-    let status = hub.getState().status;
-    const offState = hub.subscribeState(() => {
-      const next = hub.getState().status;
-      if (next === 'unauthorized' && status !== 'unauthorized') invalidator.cancel();
-      status = next;
-    });
-    return () => {
-      offState();
-      off();
-      invalidator.dispose();
-      release();
-    };
   }, [hub, queryClient, map, enabled, typesKey, throttleKey]);
 }

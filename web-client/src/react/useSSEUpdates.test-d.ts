@@ -1,8 +1,8 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { UpdateType } from '../bindings';
-import type { UpdateHub } from '../core/hub';
-import type { ConnectionStatus, Notice, StreamState, TabRole } from '../core/notice';
-import { useSSEUpdates } from './useSSEUpdates';
+import type { UpdateType } from '../bindings.js';
+import type { UpdateHub } from '../core/hub.js';
+import type { ConnectionStatus, Notice, StreamState, TabRole } from '../core/notice.js';
+import { useSSEUpdates } from './useSSEUpdates.js';
 
 describe('useSSEUpdates types', () => {
   it('takes no argument and returns the stream state', () => {

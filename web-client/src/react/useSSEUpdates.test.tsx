@@ -1,13 +1,13 @@
 // @vitest-environment happy-dom
 import { act, render, renderHook } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { UpdateType } from '../bindings';
-import { createUpdateHub } from '../core/hub';
-import { updateStream } from '../core/stream';
-import { FakeTrpc } from '../core/testing';
-import { TidingsProvider } from './TidingsProvider';
-import { fakeTidings } from './testing';
-import { useSSEUpdates } from './useSSEUpdates';
+import type { UpdateType } from '../bindings.js';
+import { createUpdateHub } from '../core/hub.js';
+import { updateStream } from '../core/stream.js';
+import { FakeTrpc } from '../core/testing.js';
+import { TidingsProvider } from './TidingsProvider.js';
+import { fakeTidings } from './testing.js';
+import { useSSEUpdates } from './useSSEUpdates.js';
 
 describe('useSSEUpdates', () => {
   beforeEach(() => vi.useFakeTimers());

@@ -4,10 +4,10 @@
  * callbacks are read through a ref, so passing new ones on each render never reconnects.
  */
 import { useEffect, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
-import type { UpdateType } from '../bindings';
-import type { UpdateHub } from '../core/hub';
-import type { Notice, StreamState } from '../core/notice';
-import { missingProvider, useOptionalTidings } from './context';
+import type { UpdateType } from '../bindings.js';
+import type { UpdateHub } from '../core/hub.js';
+import type { Notice, StreamState } from '../core/notice.js';
+import { missingProvider, useOptionalTidings } from './context.js';
 
 /** Options of {@link useSSEUpdates}. */
 export interface UseSSEUpdatesOptions {

@@ -1,10 +1,10 @@
 import type { QueryClient } from '@tanstack/react-query';
 import type { TRPCClient } from '@trpc/client';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { AppRouter, UpdateType } from '../bindings';
-import type { UpdateHub } from '../core/hub';
-import type { Tidings } from './createTidings';
-import { useTidings } from './useTidings';
+import type { AppRouter, UpdateType } from '../bindings.js';
+import type { UpdateHub } from '../core/hub.js';
+import type { Tidings } from './createTidings.js';
+import { useTidings } from './useTidings.js';
 
 describe('useTidings types', () => {
   it('returns the wired client', () => {

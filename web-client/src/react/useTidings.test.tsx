@@ -2,9 +2,9 @@
 import { renderHook } from '@testing-library/react';
 import type { ReactNode } from 'react';
 import { describe, expect, it, vi } from 'vitest';
-import { TidingsProvider } from './TidingsProvider';
-import { fakeTidings } from './testing';
-import { useTidings } from './useTidings';
+import { TidingsProvider } from './TidingsProvider.js';
+import { fakeTidings } from './testing.js';
+import { useTidings } from './useTidings.js';
 
 describe('useTidings', () => {
   it('returns the provider client', () => {

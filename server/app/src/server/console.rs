@@ -19,21 +19,21 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src
      style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
      object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
-/// The console of the repository this binary was built from (`web-client/dist` beside its
-/// sources), so that a server started from any directory finds it; when those sources are not
-/// on this machine, `web-client/dist` in the current directory.
+/// The console of the repository this binary was built from (`web-client/console/dist` beside
+/// its sources), so that a server started from any directory finds it; when those sources are
+/// not on this machine, `web-client/console/dist` in the current directory.
 pub(crate) fn default_dir() -> PathBuf {
     dir_in(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")))
 }
 
-/// `web-client/dist` of the repository at `root` when that repository is there, else the
-/// relative `web-client/dist`.
+/// `web-client/console/dist` of the repository at `root` when that repository is there, else
+/// the relative `web-client/console/dist`.
 fn dir_in(root: &Path) -> PathBuf {
-    let built_from = root.join("web-client/dist");
+    let built_from = root.join("web-client/console/dist");
     if root.join("web-client").is_dir() {
         built_from
     } else {
-        PathBuf::from("web-client/dist")
+        PathBuf::from("web-client/console/dist")
     }
 }
 
@@ -100,8 +100,9 @@ fn console_missing(path: &str, dir: &Path) -> Response {
     }
     let text = format!(
         "Tidings is running, but the web console is not built: {} has no index.html.\n\n\
-         Build it with `npm run build -w web-client` (from the repository root), or point\n\
-         --console-dir / TIDINGS_CONSOLE_DIR at a built console. `./dev demo` builds it first.\n\n\
+         Build it with `npm run build -w web-client/console` (from the repository root), or\n\
+         point --console-dir / TIDINGS_CONSOLE_DIR at a built console. `./dev demo` builds it\n\
+         first.\n\n\
          The API is at /trpc (e.g. /trpc/projects.getAll); health at /healthz and /readyz.\n",
         dir.display()
     );
@@ -152,13 +153,13 @@ mod tests {
     fn the_default_directory_is_the_repositorys_wherever_the_server_starts() {
         let repo = console_dir("repo", false);
         std::fs::create_dir_all(repo.join("web-client")).unwrap();
-        assert_eq!(dir_in(&repo), repo.join("web-client/dist"));
+        assert_eq!(dir_in(&repo), repo.join("web-client/console/dist"));
         assert!(dir_in(&repo).is_absolute());
         let gone = repo.join("no-such-repository");
-        assert_eq!(dir_in(&gone), PathBuf::from("web-client/dist"));
+        assert_eq!(dir_in(&gone), PathBuf::from("web-client/console/dist"));
         // This test's binary was built from this repository.
         assert!(default_dir().is_absolute());
-        assert!(default_dir().ends_with("web-client/dist"));
+        assert!(default_dir().ends_with("web-client/console/dist"));
     }
 
     #[tokio::test]
@@ -183,7 +184,10 @@ mod tests {
         let dir = console_dir("missing", false);
         let (status, body) = get(console(&dir), "/").await;
         assert!(status.contains("200"), "{status}");
-        assert!(body.contains("npm run build -w web-client"), "{body}");
+        assert!(
+            body.contains("npm run build -w web-client/console"),
+            "{body}"
+        );
         let (status, _) = get(console(&dir), "/elsewhere").await;
         assert!(status.contains("404"), "{status}");
         std::fs::remove_dir_all(dir).unwrap();

@@ -7,34 +7,44 @@ use std::path::Path;
 use super::{File, Package, quote};
 
 /// The versions the package's type test runs against: the tRPC release whose wire protocol the
-/// engine speaks, and the compiler.
+/// engine speaks (the newest), and the compiler. Users' apps may hold any tRPC 11 set
+/// ([`TRPC_PEER_RANGE`]); the older sets the React integrations pin are checked by installing
+/// the packed package into fresh apps (`tests/consumer`).
 const TRPC_VERSION: &str = "11.25.2";
 const TYPESCRIPT_VERSION: &str = "7.0.2";
 
-/// `package.json`: an ES module package with types, private, whose `test` script type-checks
+/// The range of `@trpc/server` the declarations are written against: every tRPC 11 release
+/// exports the router and procedure types they build on. Optional, since the runtime values
+/// need nothing.
+const TRPC_PEER_RANGE: &str = "^11";
+
+/// `package.json`: a publishable ES module package with types (`exports` with `types` and
+/// `import` conditions, only the two files in the tarball), whose `test` script type-checks
 /// the package's tests (`*.test-d.ts`) and runs its Node tests (`*.test.mjs`).
 pub(super) fn package_json(package: &Package) -> String {
     format!(
         r#"{{
   "//": {generated},
   "name": {name},
-  "version": "0.0.0",
-  "private": true,
+  "version": {version},
   "description": {description},
+  "license": {license},
   "type": "module",
+  "sideEffects": false,
   "types": "./index.d.ts",
   "exports": {{
     ".": {{
       "types": "./index.d.ts",
-      "default": "./index.js"
-    }}
+      "import": "./index.js"
+    }},
+    "./package.json": "./package.json"
   }},
   "files": ["index.js", "index.d.ts"],
   "scripts": {{
     "test": "tsc -p tsconfig.json && node --test"
   }},
   "peerDependencies": {{
-    "@trpc/server": "^{TRPC_VERSION}"
+    "@trpc/server": "{TRPC_PEER_RANGE}"
   }},
   "peerDependenciesMeta": {{
     "@trpc/server": {{
@@ -53,7 +63,9 @@ pub(super) fn package_json(package: &Package) -> String {
             package.command
         )),
         name = quote(&package.name),
+        version = quote(&package.version),
         description = quote(&package.description),
+        license = quote(&package.license),
     )
 }
 

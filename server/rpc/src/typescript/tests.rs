@@ -47,6 +47,8 @@ struct Notify {
 fn package() -> Package {
     Package {
         name: "@acme/bindings".into(),
+        version: "1.2.3".into(),
+        license: "MIT".into(),
         description: "Acme's bindings".into(),
         command: "acme export-bindings".into(),
     }
@@ -89,7 +91,11 @@ fn every_file_carries_the_do_not_edit_header() {
     let package_json: serde_json::Value =
         serde_json::from_str(bindings.file("package.json").unwrap()).unwrap();
     assert_eq!(package_json["name"], "@acme/bindings");
-    assert_eq!(package_json["private"], true);
+    assert_eq!(package_json["version"], "1.2.3");
+    assert_eq!(package_json["license"], "MIT");
+    assert_eq!(package_json["private"], serde_json::Value::Null);
+    assert_eq!(package_json["exports"]["."]["import"], "./index.js");
+    assert_eq!(package_json["peerDependencies"]["@trpc/server"], "^11");
     assert!(package_json["//"].as_str().unwrap().contains("do not edit"));
 }
 

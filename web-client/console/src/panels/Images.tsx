@@ -1,9 +1,12 @@
 // Images the project can use: its own, shared and public ones.
-import { trpc, useAutoRefetch } from '../../../src';
+import { useQuery } from '@tanstack/react-query';
+import { useAutoRefetch } from '@tidings/web-client';
+import { useTRPC } from '../trpc';
 import { Empty, Panel, StatusPill, formatBytes } from '../ui';
 
 export function Images({ projectId }: { projectId: string }) {
-  const images = trpc.images.getAll.useQuery();
+  const trpc = useTRPC();
+  const images = useQuery(trpc.images.getAll.queryOptions());
   useAutoRefetch('images');
   const usable = (images.data ?? []).filter(
     (i) => i.visibility !== 'private' || i.owner === projectId,

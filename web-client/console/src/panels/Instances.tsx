@@ -1,16 +1,19 @@
 // Instances of the project, with build progress bars, a create form and delete buttons.
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { trpc, useAutoRefetch, type RouterOutputs } from '../../../src';
+import { useAutoRefetch, type RouterOutputs } from '@tidings/web-client';
+import { useTRPC } from '../trpc';
 import { Empty, ErrorText, Panel, ProgressBar, StatusPill } from '../ui';
 
 type Instance = RouterOutputs['compute']['instances']['getAll'][number];
 type Operation = RouterOutputs['progress']['getActive'][number];
 
 export function Instances({ projectId }: { projectId: string }) {
-  const instances = trpc.compute.instances.getAll.useQuery({ projectId });
-  const progress = trpc.progress.getActive.useQuery({ projectId });
-  const flavors = trpc.compute.flavors.getAll.useQuery();
-  const images = trpc.images.getAll.useQuery();
+  const trpc = useTRPC();
+  const instances = useQuery(trpc.compute.instances.getAll.queryOptions({ projectId }));
+  const progress = useQuery(trpc.progress.getActive.queryOptions({ projectId }));
+  const flavors = useQuery(trpc.compute.flavors.getAll.queryOptions());
+  const images = useQuery(trpc.images.getAll.queryOptions());
   useAutoRefetch(['compute', 'progress', 'images'], { throttleMs: { progress: 250 } });
 
   const operations = new Map<string, Operation>();
@@ -67,8 +70,9 @@ function InstanceRow(props: {
   flavor: string;
   image: string;
 }) {
+  const trpc = useTRPC();
   const { instance, operation } = props;
-  const remove = trpc.compute.instances.delete.useMutation();
+  const remove = useMutation(trpc.compute.instances.delete.mutationOptions());
   const building = operation !== undefined || instance.status === 'BUILD';
   const percent = operation?.progress ?? instance.progress ?? 0;
   return (
@@ -102,9 +106,10 @@ function InstanceRow(props: {
 }
 
 function CreateInstance({ projectId }: { projectId: string }) {
-  const flavors = trpc.compute.flavors.getAll.useQuery();
-  const images = trpc.images.getAll.useQuery();
-  const create = trpc.compute.instances.create.useMutation();
+  const trpc = useTRPC();
+  const flavors = useQuery(trpc.compute.flavors.getAll.queryOptions());
+  const images = useQuery(trpc.images.getAll.queryOptions());
+  const create = useMutation(trpc.compute.instances.create.mutationOptions());
   const [name, setName] = useState('');
   const [flavorId, setFlavorId] = useState('');
   const [imageId, setImageId] = useState('');

@@ -1,9 +1,12 @@
 // Networks of the project.
-import { trpc, useAutoRefetch } from '../../../src';
+import { useQuery } from '@tanstack/react-query';
+import { useAutoRefetch } from '@tidings/web-client';
+import { useTRPC } from '../trpc';
 import { Empty, Panel, StatusPill } from '../ui';
 
 export function Networks({ projectId }: { projectId: string }) {
-  const networks = trpc.networks.getAll.useQuery({ projectId });
+  const trpc = useTRPC();
+  const networks = useQuery(trpc.networks.getAll.queryOptions({ projectId }));
   useAutoRefetch('networks');
   return (
     <Panel

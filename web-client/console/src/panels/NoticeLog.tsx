@@ -1,5 +1,5 @@
 // The notices as they arrive: what changed, where, and the event id a reconnect resumes from.
-import type { Notice, UpdateType } from '../../../src';
+import type { Notice, UpdateType } from '@tidings/web-client';
 
 export type LoggedNotice = { notice: Notice<UpdateType>; id: string | undefined; at: Date };
 

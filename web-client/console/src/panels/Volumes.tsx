@@ -1,14 +1,17 @@
 // Volumes of the project: create, attach to an instance, delete.
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { trpc, useAutoRefetch, type RouterOutputs } from '../../../src';
+import { useAutoRefetch, type RouterOutputs } from '@tidings/web-client';
+import { useTRPC } from '../trpc';
 import { Empty, ErrorText, Panel, StatusPill } from '../ui';
 
 type Volume = RouterOutputs['volumes']['getAll'][number];
 type Instance = RouterOutputs['compute']['instances']['getAll'][number];
 
 export function Volumes({ projectId }: { projectId: string }) {
-  const volumes = trpc.volumes.getAll.useQuery({ projectId });
-  const instances = trpc.compute.instances.getAll.useQuery({ projectId });
+  const trpc = useTRPC();
+  const volumes = useQuery(trpc.volumes.getAll.queryOptions({ projectId }));
+  const instances = useQuery(trpc.compute.instances.getAll.queryOptions({ projectId }));
   useAutoRefetch(['volumes', 'compute']);
   const list = [...(volumes.data ?? [])].sort((a, b) =>
     (a.name ?? a.id).localeCompare(b.name ?? b.id),
@@ -48,8 +51,9 @@ export function Volumes({ projectId }: { projectId: string }) {
 }
 
 function VolumeRow({ volume, instances }: { volume: Volume; instances: Instance[] }) {
-  const remove = trpc.volumes.delete.useMutation();
-  const attach = trpc.volumes.attach.useMutation();
+  const trpc = useTRPC();
+  const remove = useMutation(trpc.volumes.delete.mutationOptions());
+  const attach = useMutation(trpc.volumes.attach.mutationOptions());
   const [target, setTarget] = useState('');
   const attachedTo = volume.attachments.map(
     (a) => instances.find((i) => i.id === a.serverId)?.name ?? a.serverId.slice(0, 8),
@@ -103,7 +107,8 @@ function VolumeRow({ volume, instances }: { volume: Volume; instances: Instance[
 }
 
 function CreateVolume({ projectId }: { projectId: string }) {
-  const create = trpc.volumes.create.useMutation();
+  const trpc = useTRPC();
+  const create = useMutation(trpc.volumes.create.mutationOptions());
   const [name, setName] = useState('');
   const [size, setSize] = useState('1');
 

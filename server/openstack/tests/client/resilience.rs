@@ -113,6 +113,37 @@ async fn a_refusal_renews_again_after_its_backoff_and_ends_when_a_call_is_accept
 }
 
 #[tokio::test]
+async fn the_backoff_doubles_while_fresh_tokens_go_on_being_refused() {
+    let cloud = FakeCloud::start().await;
+    cloud.on(
+        Method::GET,
+        &nova("/servers/detail"),
+        Reply::status(401, "{}"),
+    );
+    let client = client_backing_off(&cloud, Duration::from_millis(300));
+    client.list_instances().await.unwrap_err();
+    assert_eq!(
+        cloud.auth_requests().len(),
+        2,
+        "the first token and one renewal"
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    // The 300 ms are over: one renewal, refused again, and the next wait is 600 ms.
+    client.list_instances().await.unwrap_err();
+    assert_eq!(cloud.auth_requests().len(), 3);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    client.list_instances().await.unwrap_err();
+    assert_eq!(
+        cloud.auth_requests().len(),
+        3,
+        "within the doubled wait: no login"
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    client.list_instances().await.unwrap_err();
+    assert_eq!(cloud.auth_requests().len(), 4, "after it: one renewal");
+}
+
+#[tokio::test]
 async fn a_refused_password_is_not_tried_again_until_its_backoff_ends() {
     let cloud = FakeCloud::start().await;
     let refused = r#"{"error": {"code": 401, "message": "The request you have made requires authentication.", "title": "Unauthorized"}}"#;
